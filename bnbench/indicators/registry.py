@@ -1,0 +1,95 @@
+"""Registry of indicators: each is a pure function ``(archs, context) -> scores`` with a direction.
+
+``archs`` is an ``(n, E)`` int matrix of op indices (one row per architecture) and the result an
+``(n,)`` float array. ``needs`` says what the context must provide: ``"supernet"`` (a trained
+supernet) and/or ``"data"`` (a dataset); data-free indicators need neither.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from bnbench.errors import BnbenchError
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """The stand-alone network whose cheap properties (params, FLOPs) are scored."""
+
+    channels: int = 16
+    cells: int = 5
+    num_classes: int = 10
+    in_channels: int = 3
+    resolution: int = 32
+
+
+@dataclass
+class ScoringContext:
+    """Everything an indicator may read. Indicators must not mutate it (beyond BN recalibration)."""
+
+    space: Any
+    network: NetSpec = field(default_factory=NetSpec)
+    dataset: Any = None
+    supernet: Any = None  # bnbench.train.supernet.TrainResult
+    seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+    progress: bool = True
+
+
+ScoreFn = Callable[[np.ndarray, ScoringContext], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    name: str
+    fn: ScoreFn
+    higher_is_better: bool
+    needs: frozenset[str]
+    summary: str
+
+    def __call__(self, archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
+        for need in self.needs:
+            if need == "supernet" and ctx.supernet is None:
+                raise BnbenchError(f"indicator {self.name!r} needs a trained supernet (train one or pass --supernet)")
+            if need == "data" and ctx.dataset is None:
+                raise BnbenchError(f"indicator {self.name!r} needs a dataset (pass --dataset/--data-dir)")
+        scores = np.asarray(self.fn(np.asarray(archs), ctx), dtype=np.float64)
+        if scores.shape != (len(archs),):
+            raise RuntimeError(f"indicator {self.name} returned shape {scores.shape}, expected ({len(archs)},)")
+        return scores
+
+    @property
+    def direction(self) -> str:
+        return "higher" if self.higher_is_better else "lower"
+
+
+REGISTRY: dict[str, Indicator] = {}
+
+
+def register(name: str, higher_is_better: bool = True, needs: tuple[str, ...] = (), summary: str = ""):
+    """Decorator registering ``fn`` under ``name``."""
+
+    def wrap(fn: ScoreFn) -> ScoreFn:
+        if name in REGISTRY:
+            raise ValueError(f"indicator {name!r} registered twice")
+        REGISTRY[name] = Indicator(name, fn, higher_is_better, frozenset(needs), summary or (fn.__doc__ or "").strip().split("\n")[0])
+        return fn
+
+    return wrap
+
+
+def get(name: str) -> Indicator:
+    if name not in REGISTRY:
+        raise BnbenchError(f"unknown indicator {name!r} (available: {', '.join(sorted(REGISTRY))})")
+    return REGISTRY[name]
+
+
+def parse_list(text: str) -> list[Indicator]:
+    """``"bn,params"`` -> indicators, each name checked."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise BnbenchError(f"--indicators {text!r}: expected a comma-separated list of indicator names")
+    return [get(n) for n in names]

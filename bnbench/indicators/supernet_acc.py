@@ -1,0 +1,55 @@
+"""One-shot accuracy (Bender et al., ICML 2018; SPOS, Guo et al., ECCV 2020): the classic baseline.
+
+For each architecture the subnet is evaluated with the supernet's shared weights: its BatchNorm
+statistics are first recomputed on ``calib_batches`` fixed training batches (un-augmented), then
+top-1 accuracy (%) is measured on ``val_images`` fixed validation images. The same calibration and
+validation images are used for every architecture; the supernet's own BN buffers are restored
+afterwards. Higher is better.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from bnbench.indicators.registry import ScoringContext, register
+from bnbench.train.loop import accuracy, recalibrate_bn
+
+
+def fixed_images(split, n: int, augmenter, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` images of ``split`` chosen by a seeded permutation, normalised (no augmentation)."""
+    perm = torch.randperm(len(split), generator=torch.Generator().manual_seed(seed))[:n].to(split.x.device)
+    return augmenter(split.x[perm], None, train=False), split.y[perm]
+
+
+def batched(x: torch.Tensor, y: torch.Tensor, size: int):
+    return [(x[i:i + size], y[i:i + size]) for i in range(0, len(x), size)]
+
+
+@register("supernet_acc", higher_is_better=True, needs=("supernet", "data"),
+          summary="one-shot validation accuracy with BN statistics recalibrated per subnet")
+@torch.no_grad()
+def supernet_acc(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
+    from bnbench.datasets import BatchAugmenter
+
+    model, cfg, data = ctx.supernet.model, ctx.supernet.config, ctx.dataset
+    size = int(ctx.options.get("eval_batch_size", 256))
+    calib_n = int(ctx.options.get("calib_batches", 4)) * cfg.batch_size
+    augmenter = BatchAugmenter(data.mean, data.std, data.augment, cfg.resolution)
+    calib, _ = fixed_images(data.train, calib_n, augmenter, ctx.seed)
+    val = batched(*fixed_images(data.valid, int(ctx.options.get("val_images", 1000)), augmenter, ctx.seed + 1), size)
+    calib_batches = [calib[i:i + cfg.batch_size] for i in range(0, len(calib), cfg.batch_size)]
+    saved = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
+    scores = np.empty(len(archs))
+    try:
+        for i, row in enumerate(tqdm(archs, desc="supernet_acc", disable=not ctx.progress, leave=False)):
+            arch = tuple(int(o) for o in row)
+            forward = lambda x, a=arch: model(x, a)  # noqa: E731
+            recalibrate_bn(model, forward, calib_batches)
+            model.eval()
+            scores[i] = accuracy(forward, val)
+    finally:
+        model.load_state_dict(saved, strict=False)
+        model.eval()
+    return scores

@@ -1,0 +1,37 @@
+"""Stratified sampling of NB201 cells.
+
+Strata are the op composition ``(#nor_conv_3x3, #nor_conv_1x1)`` of a cell, the two counts that
+drive both accuracy and cost in NB201; a sample of ``n`` cells takes from each stratum its
+proportional share (largest-remainder rounding), uniformly at random within it. The sample thus
+has the pool's composition exactly, with less variance than a plain uniform draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bnbench.errors import BnbenchError
+from bnbench.spaces.nb201.arch import OPS
+
+_CONV3, _CONV1 = OPS.index("nor_conv_3x3"), OPS.index("nor_conv_1x1")
+
+
+def strata(archs: np.ndarray) -> np.ndarray:
+    archs = np.asarray(archs)
+    return (archs == _CONV3).sum(1) * 10 + (archs == _CONV1).sum(1)
+
+
+def stratified_sample(archs: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Row indices (sorted) of ``n`` rows of ``archs`` drawn by proportional stratified sampling."""
+    total = len(archs)
+    if not 0 < n <= total:
+        raise BnbenchError(f"sample of {n} architectures: expected 1..{total} (the pool size)")
+    rng = np.random.default_rng(seed)
+    labels = strata(archs)
+    keys, counts = np.unique(labels, return_counts=True)
+    quota = counts * n / total
+    take = np.floor(quota).astype(int)
+    short = n - take.sum()
+    take[np.argsort(-(quota - take), kind="stable")[:short]] += 1
+    chosen = [rng.choice(np.flatnonzero(labels == k), size=t, replace=False) for k, t in zip(keys, take) if t]
+    return np.sort(np.concatenate(chosen))

@@ -1,0 +1,27 @@
+"""Shared fixtures: the real data beside the checkout (``../shared/data``), skipped with a reason when absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("BNBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (CIFAR-10, NB201 and NB101 ground truth); the test skips when it is missing."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA} (set BNBENCH_SHARED_DATA or place ../shared/data)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def nb201_csv(shared_data: Path) -> Path:
+    path = shared_data / "nb201" / "nb201-v1_1-cifar10-valid-200ep.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    return path
