@@ -1,0 +1,69 @@
+"""Training configurations, recorded verbatim in checkpoints and result files."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from bnbench.errors import BnbenchError
+
+TRAIN_MODES = ("bn", "full")
+BN_SCOPES = ("last", "all")
+SAMPLERS = ("spos",)
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass
+class TrainConfig:
+    """Supernet / network training knobs, EcoNAS-style reductions included (Zhou et al., CVPR 2020).
+
+    ``channels``/``cells``: C and N of the NB201 skeleton; ``resolution``: input side in pixels
+    (``None`` = native); ``train_fraction``: stratified fraction of the training images; ``epochs``.
+    ``lr``/``weight_decay`` default per mode: full 0.05 / 5e-4, BN-only 0.1 / 0 (decay would shrink
+    the |gamma| that BN-NAS reads). Momentum 0.9 (Nesterov), cosine schedule over all steps.
+    """
+
+    dataset: str = "cifar10-valid"
+    channels: int = 16
+    cells: int = 5
+    resolution: int | None = None
+    train_fraction: float = 1.0
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float | None = None
+    weight_decay: float | None = None
+    momentum: float = 0.9
+    schedule: str = "cosine"
+    train_mode: str = "bn"
+    bn_scope: str = "last"
+    sampler: str = "spos"
+    fair: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _choice("train_mode", self.train_mode, TRAIN_MODES)
+        _choice("bn_scope", self.bn_scope, BN_SCOPES)
+        _choice("sampler", self.sampler, SAMPLERS)
+        _choice("schedule", self.schedule, SCHEDULES)
+        if not 0.0 < self.train_fraction <= 1.0:
+            raise BnbenchError(f"train_fraction {self.train_fraction}: expected a value in (0, 1]")
+        for name in ("channels", "cells", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise BnbenchError(f"{name} {getattr(self, name)}: expected a positive integer")
+        if self.lr is None:
+            self.lr = 0.1 if self.train_mode == "bn" else 0.05
+        if self.weight_decay is None:
+            self.weight_decay = 0.0 if self.train_mode == "bn" else 5e-4
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise BnbenchError(f"{name} {value!r}: expected one of {', '.join(allowed)}")

@@ -1,0 +1,65 @@
+"""One optimisation epoch and evaluation helpers shared by supernet and stand-alone training."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+
+def cosine_lr(base_lr: float, step: int, total_steps: int, schedule: str = "cosine") -> float:
+    """``lr_t = base * (1 + cos(pi * t / T)) / 2`` (or constant)."""
+    if schedule == "constant" or total_steps <= 0:
+        return base_lr
+    return base_lr * 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+
+def sgd(params: Sequence[nn.Parameter], lr: float, momentum: float, weight_decay: float) -> torch.optim.SGD:
+    """SGD with Nesterov momentum. Parameters without a gradient in a step (ops off the sampled path)
+    are skipped by torch's SGD entirely: no momentum or weight-decay drift on them."""
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=momentum > 0, weight_decay=weight_decay)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def train_step(forward: Forward, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> float:
+    optimizer.zero_grad(set_to_none=True)
+    loss = F.cross_entropy(forward(x), y)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+@torch.no_grad()
+def accuracy(forward: Forward, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> float:
+    """Top-1 accuracy in percent over the given batches."""
+    correct = total = 0
+    for x, y in batches:
+        correct += int((forward(x).argmax(1) == y).sum())
+        total += len(y)
+    return 100.0 * correct / max(total, 1)
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, forward: Forward, batches: Iterable[torch.Tensor]) -> None:
+    """Recompute every BN's running statistics as the plain average over ``batches`` (train mode)."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    was_training = model.training
+    model.train()
+    for x in batches:
+        forward(x)
+    model.train(was_training)
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
