@@ -1,0 +1,90 @@
+"""report.md: what was measured against what, the results table, status notes and the scatter plots."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..utils.io import atomic_write_text
+from .jsonable import to_jsonable
+from .table import ci_label, headers, status_notes, table_rows
+
+
+def write_markdown(out_dir: str | os.PathLike, results: dict[str, Any], figures: dict[str, str]) -> Path:
+    """Write ``out_dir/report.md``; ``figures`` maps indicator name -> image path relative to ``out_dir``."""
+    return atomic_write_text(Path(out_dir) / "report.md", render_markdown(results, figures))
+
+
+def render_markdown(results: dict[str, Any], figures: dict[str, str]) -> str:
+    """The report as Markdown text."""
+    parts = [_header(results), _ground_truth(results), _results(results), _notes(results), _figures(figures),
+             _json_section("Configuration", results.get("config")), _json_section("Seeds", results.get("seeds")),
+             _versions(results.get("versions")), _json_section("Timings", results.get("timings"))]
+    return "\n\n".join(p for p in parts if p).rstrip() + "\n"
+
+
+def markdown_table(head: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured Markdown table (``|`` in cells escaped)."""
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(head), "|" + "|".join("---" for _ in head) + "|", *map(line, rows)])
+
+
+def _header(results: dict[str, Any]) -> str:
+    lines = ["# bnbench report", ""]
+    if results.get("command"):
+        lines.append(f"Command: `{results['command']}`  ")
+    lines.append(f"bnbench version: {results.get('bnbench_version', 'unknown')}")
+    return "\n".join(lines)
+
+
+def _ground_truth(results: dict[str, Any]) -> str:
+    gt = results.get("ground_truth") or {}
+    lines = ["## Ground truth", "", f"- Description: {gt.get('description', 'unknown')}"]
+    lines += [f"- {label}: {gt[key]}" for key, label in (("source", "Source"), ("n", "Architectures"))
+              if gt.get(key) is not None]
+    return "\n".join(lines)
+
+
+def _results(results: dict[str, Any]) -> str:
+    rows = table_rows(results)
+    if not rows:
+        return "## Results\n\nNo indicators were evaluated."
+    n_boot = ", ".join(sorted({str(i["n_boot"]) for i in results["indicators"].values() if "n_boot" in i})) or "?"
+    text = (f"Intervals are {ci_label(results).removesuffix(' CI')} bootstrap percentile intervals over {n_boot} resamples of "
+            "(score, truth) pairs (seeds below). "
+            "Top-k precision: share of the indicator's top 10% that is in the truth's top 10%. "
+            "Unique tau: Kendall tau over one representative per isomorphism class. "
+            "n counts the architectures used (dropped non-finite values in parentheses).")
+    return "## Results\n\n" + markdown_table(headers(results), rows) + "\n\n" + text
+
+
+def _notes(results: dict[str, Any]) -> str:
+    notes = status_notes(results)
+    if not notes:
+        return "## Notes\n\nAll scores were finite and no indicator was constant."
+    return "## Notes\n\n" + "\n".join(f"- **{label}**: {text}" for label, text in notes)
+
+
+def _figures(figures: dict[str, str]) -> str:
+    if not figures:
+        return ""
+    blocks = [f"### {name}\n\n![{name}: score vs ground truth]({path})" for name, path in figures.items()]
+    return "## Figures\n\n" + "\n\n".join(blocks)
+
+
+def _json_section(title: str, value: Any) -> str:
+    if not value:
+        return ""
+    return f"## {title}\n\n```json\n{json.dumps(to_jsonable(value), indent=2)}\n```"
+
+
+def _versions(versions: dict[str, Any] | None) -> str:
+    if not versions:
+        return ""
+    if all(not isinstance(v, (dict, list)) for v in versions.values()):
+        return "## Versions\n\n" + markdown_table(["package", "version"], [[str(k), str(v)] for k, v in versions.items()])
+    return _json_section("Versions", versions)

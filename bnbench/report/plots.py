@@ -1,0 +1,81 @@
+"""Score-vs-truth scatter plots, one PNG per indicator (matplotlib Agg canvas, no pyplot global state)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from ..correlation import correlate
+from ..errors import BnbenchError
+from ..utils.io import atomic_write
+
+LOG_DECADES = 2.0  # log x-axis when positive scores span more than this many decades
+
+
+def scatter_plots(out_dir: str | os.PathLike, df: pd.DataFrame, truth_col: str, indicators: dict[str, bool],
+                  truth_label: str) -> dict[str, str]:
+    """Write ``scatter_<name>.png`` per indicator (name -> higher_is_better); returns name -> file name."""
+    out_dir = Path(out_dir)
+    missing = [c for c in [truth_col, *indicators] if c not in df.columns]
+    if missing:
+        raise BnbenchError(f"cannot plot: column(s) {', '.join(map(repr, missing))} not in the scores table")
+    truth = _numeric(df[truth_col])
+    written: dict[str, str] = {}
+    for name, higher_is_better in indicators.items():
+        filename = _unique_filename(str(name), set(written.values()))
+        fig = scatter_figure(_numeric(df[name]), truth, str(name), higher_is_better, truth_label)
+        atomic_write(out_dir / filename, lambda fh, fig=fig: FigureCanvasAgg(fig).print_png(fh), mode="wb")
+        written[name] = filename
+    return written
+
+
+def scatter_figure(score: np.ndarray, truth: np.ndarray, name: str, higher_is_better: bool,
+                   truth_label: str) -> Figure:
+    """Scatter of the finite (score, truth) pairs; the title carries tau, rho and what could not be drawn."""
+    fig = Figure(figsize=(5.0, 4.0), dpi=110)
+    ax = fig.add_subplot()
+    finite = np.isfinite(score) & np.isfinite(truth)
+    x, y = score[finite], truth[finite]
+    ax.scatter(x, y, s=4 if x.size > 2000 else 10, alpha=0.35 if x.size > 2000 else 0.7, linewidths=0,
+               rasterized=True)
+    if x.size and x.min() > 0 and np.log10(x.max() / x.min()) > LOG_DECADES:
+        ax.set_xscale("log")
+    if not higher_is_better:
+        ax.invert_xaxis()
+    ax.set_xlabel(f"{name} (" + ("higher is better)" if higher_is_better else "lower is better; axis reversed)"))
+    ax.set_ylabel(truth_label, fontsize=8 if len(truth_label) > 40 else 10)
+    ax.set_title(_title(score, truth, name, higher_is_better, int(finite.sum())), fontsize=9)
+    if not x.size:
+        ax.text(0.5, 0.5, "no finite (score, truth) pairs", ha="center", va="center", transform=ax.transAxes)
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _title(score: np.ndarray, truth: np.ndarray, name: str, higher_is_better: bool, n_drawn: int) -> str:
+    stats = correlate(score, truth, higher_is_better=higher_is_better, n_boot=0)
+    if stats["kendall_tau"] is None:
+        line = f"tau, rho undefined: {stats['status']}"
+    else:
+        line = f"Kendall tau = {stats['kendall_tau']:.3f}, Spearman rho = {stats['spearman_rho']:.3f}"
+    hidden = score.size - n_drawn
+    return f"{name}  (n = {n_drawn})\n{line}" + (f"; {hidden} non-finite not shown" if hidden else "")
+
+
+def _numeric(column: pd.Series) -> np.ndarray:
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _unique_filename(name: str, taken: set[str]) -> str:
+    """``scatter_<name>.png`` with characters outside [A-Za-z0-9._-] replaced by '_' and a suffix on clashes."""
+    stem = "scatter_" + (re.sub(r"[^A-Za-z0-9._-]", "_", name) or "indicator")
+    filename, k = f"{stem}.png", 2
+    while filename in taken:
+        filename, k = f"{stem}_{k}.png", k + 1
+    return filename
