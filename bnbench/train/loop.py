@@ -31,10 +31,13 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 
 def train_step(forward: Forward, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> float:
+    """One SGD step; a path with no trainable parameter (e.g. a conv-free cell in BN-only training
+    with ``bn_scope='last'``) computes its loss but updates nothing."""
     optimizer.zero_grad(set_to_none=True)
     loss = F.cross_entropy(forward(x), y)
-    loss.backward()
-    optimizer.step()
+    if loss.requires_grad:
+        loss.backward()
+        optimizer.step()
     return float(loss.detach())
 
 

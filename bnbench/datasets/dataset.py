@@ -1,0 +1,71 @@
+"""The in-memory containers: an image split (uint8 images + labels) and a whole dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:
+    from bnbench.datasets.augment import AugmentConfig
+
+
+class Arrays(NamedTuple):
+    """Images (uint8, N x C x H x W) and labels (int64, N) as NumPy arrays, as the readers return them."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def take(self, index: np.ndarray) -> "Arrays":
+        return Arrays(self.x[index], self.y[index])
+
+
+@dataclass
+class ImageSplit:
+    """One split kept whole on a device: ``x`` uint8 N x C x H x W, ``y`` int64 N."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __post_init__(self) -> None:
+        if self.x.dtype != torch.uint8 or self.x.ndim != 4:
+            raise ValueError(f"ImageSplit.x must be uint8 N x C x H x W, got {self.x.dtype} {tuple(self.x.shape)}")
+        if self.y.dtype != torch.int64 or self.y.shape != (self.x.shape[0],):
+            raise ValueError(f"ImageSplit.y must be int64 of length {self.x.shape[0]}, got {self.y.dtype} "
+                             f"{tuple(self.y.shape)}")
+
+    @classmethod
+    def from_arrays(cls, arrays: Arrays) -> "ImageSplit":
+        """Wrap NumPy arrays without copying (CPU tensors sharing their memory)."""
+        x = torch.from_numpy(np.ascontiguousarray(arrays.x, dtype=np.uint8))
+        return cls(x, torch.from_numpy(np.ascontiguousarray(arrays.y, dtype=np.int64)))
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def to(self, device: str | torch.device) -> "ImageSplit":
+        return ImageSplit(self.x.to(device), self.y.to(device))
+
+
+@dataclass
+class Dataset:
+    """A named dataset: train and validation splits plus what training needs to use them."""
+
+    name: str
+    train: ImageSplit
+    valid: ImageSplit
+    num_classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    resolution: int
+    augment: "AugmentConfig"
+    description: str
+
+    @property
+    def channels(self) -> int:
+        return int(self.train.x.shape[1])
+
+    def to(self, device: str | torch.device) -> "Dataset":
+        return replace(self, train=self.train.to(device), valid=self.valid.to(device))

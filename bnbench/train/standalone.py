@@ -1,0 +1,42 @@
+"""Training one stand-alone NB201 network from scratch (the ground truth bnbench builds itself)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from bnbench.datasets import BatchAugmenter, ImageSplit, iterate_batches
+from bnbench.spaces.nb201.model import Network
+from bnbench.train import loop
+from bnbench.train.config import TrainConfig
+
+
+def run_seed(seed: int, *parts: int) -> int:
+    """A 63-bit seed derived from ``seed`` and the run's coordinates (arch code, fold, ...)."""
+    return int(np.random.SeedSequence([seed, *parts]).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, mean, std, augment,
+                  num_classes: int, seed: int) -> float:
+    """Train ``Network(ops)`` on ``train`` for ``cfg.epochs`` and return its top-1 accuracy (%) on ``test``.
+
+    SGD (Nesterov momentum ``cfg.momentum``), cosine learning rate from ``cfg.lr``, weight decay
+    ``cfg.weight_decay``, batch ``cfg.batch_size``, the dataset's default augmentation; everything
+    is seeded from ``seed``.
+    """
+    torch.manual_seed(seed)
+    net = Network(ops, C=cfg.channels, N=cfg.cells, num_classes=num_classes, in_channels=train.x.shape[1])
+    net = net.to(train.x.device)
+    optimizer = loop.sgd(list(net.parameters()), cfg.lr, cfg.momentum, cfg.weight_decay)
+    augmenter = BatchAugmenter(mean, std, augment, cfg.resolution)
+    gen = torch.Generator(device=train.x.device).manual_seed(seed)
+    steps = max(1, len(train) // cfg.batch_size)
+    for epoch in range(cfg.epochs):
+        net.train()
+        batches = iterate_batches(train, cfg.batch_size, augmenter, train=True, generator=gen, shuffle=True, drop_last=True)
+        for step, (x, y) in enumerate(batches):
+            loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
+            loop.train_step(net, optimizer, x, y)
+    net.eval()
+    test_batches = iterate_batches(test, 512, augmenter, train=False, generator=None, shuffle=False)
+    return loop.accuracy(net, test_batches)

@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from bnbench.datasets import load_dataset
+from bnbench.errors import BnbenchError
+from bnbench.indicators import ScoringContext, get
+from bnbench.spaces.nb201 import arch as A
+from bnbench.train.config import TrainConfig
+from bnbench.train.params import op_last_bns
+from bnbench.train.supernet import load_supernet, train_supernet
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", train_fraction=0.3, seed=0)
+
+
+def tiny(**kw) -> TrainConfig:
+    base = dict(dataset="digits", channels=4, cells=1, epochs=3, batch_size=32, train_fraction=0.3, seed=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def snapshot(model):
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_bn_only_training_freezes_everything_but_op_bn_affine(digits):
+    cfg = tiny()
+    torch.manual_seed(cfg.seed)
+    from bnbench.train.supernet import build_supernet
+
+    before = snapshot(build_supernet(cfg, digits))
+    after = snapshot(train_supernet(cfg, digits, progress=False).model)
+    trainable = set()
+    model = build_supernet(cfg, digits)
+    names = {id(p): n for n, p in model.named_parameters()}
+    for bn in op_last_bns(model):
+        trainable |= {names[id(bn.weight)], names[id(bn.bias)]}
+    moved = {k for k in before if "running" not in k and "num_batches" not in k and not torch.equal(before[k], after[k])}
+    assert moved and moved <= trainable
+    assert any("weight" in k for k in moved)
+
+
+def test_full_training_moves_convolutions(digits):
+    cfg = tiny(train_mode="full", epochs=1)
+    from bnbench.train.supernet import build_supernet
+
+    before = snapshot(build_supernet(cfg, digits))
+    after = snapshot(train_supernet(cfg, digits, progress=False).model)
+    assert not torch.equal(before["stem.0.weight"], after["stem.0.weight"])
+    assert not torch.equal(before["classifier.weight"], after["classifier.weight"])
+
+
+def unsampled_ops(cfg: TrainConfig, n_train: int) -> list[tuple[int, int]]:
+    from bnbench.train.supernet import epoch_generators
+
+    sampled = set()
+    for epoch in range(cfg.epochs):
+        rng, _ = epoch_generators(cfg.seed, epoch, torch.device("cpu"))
+        for code in rng.integers(0, A.NUM_ARCHS, size=n_train // cfg.batch_size):
+            sampled |= set(enumerate(A.decode(int(code))))
+    return [(e, o) for e in range(6) for o in (2, 3) if (e, o) not in sampled]  # the ops with weights
+
+
+def test_ops_off_the_path_do_not_drift(digits):
+    """With momentum and weight decay, an op that is never sampled must keep its initial weights."""
+    from bnbench.train.supernet import build_supernet
+
+    cfg = next(c for c in (tiny(train_mode="full", epochs=2, batch_size=64, weight_decay=0.1, seed=s) for s in range(100))
+               if unsampled_ops(c, len(digits.train)))
+    before = snapshot(build_supernet(cfg, digits))
+    after = snapshot(train_supernet(cfg, digits, progress=False).model)
+    checked = 0
+    for e, o in unsampled_ops(cfg, len(digits.train)):
+        for k in before:
+            if f"edges.{e}.{o}." in k:
+                assert torch.equal(before[k], after[k]), k
+                checked += 1
+    assert checked > 0
+    moved = [k for k in before if ".edges." in k and not torch.equal(before[k], after[k])]
+    assert moved  # sampled ops did train
+
+
+def test_resume_gives_identical_weights(digits, tmp_path):
+    cfg = tiny(epochs=3)
+    full = train_supernet(cfg, digits, tmp_path / "a", progress=False)
+    train_supernet(cfg, digits, tmp_path / "b", progress=False, stop_after=1)  # "interrupted" after epoch 1
+    resumed = train_supernet(cfg, digits, tmp_path / "b", progress=False)
+    assert resumed.resumed_from == 1
+    for k, v in full.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+    loaded = load_supernet(tmp_path / "b" / "supernet.pt", digits)
+    assert torch.equal(loaded.model.classifier.weight, full.model.classifier.weight)
+
+
+def test_resume_with_other_config_is_refused(digits, tmp_path):
+    train_supernet(tiny(epochs=1), digits, tmp_path, progress=False)
+    with pytest.raises(BnbenchError, match="different config"):
+        train_supernet(tiny(epochs=1, lr=0.5), digits, tmp_path, progress=False)
+
+
+def test_corrupt_checkpoint_is_a_clear_error(digits, tmp_path):
+    bad = tmp_path / "supernet.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(BnbenchError, match=str(bad)):
+        load_supernet(bad, digits)
+
+
+def test_supernet_acc_is_finite_and_leaves_bn_buffers_untouched(digits):
+    result = train_supernet(tiny(epochs=2, train_mode="full"), digits, progress=False)
+    before = snapshot(result.model)
+    ctx = ScoringContext(space=None, dataset=digits, supernet=result, options={"calib_batches": 2, "val_images": 200},
+                         progress=False)
+    archs = A.ops_matrix([A.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"),
+                          A.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")])
+    acc = get("supernet_acc")(archs, ctx)
+    assert np.all((acc >= 0) & (acc <= 100))
+    assert acc[1] < 30  # an all-none cell predicts a constant class
+    after = snapshot(result.model)
+    assert all(torch.equal(before[k], after[k]) for k in before)
