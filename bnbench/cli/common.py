@@ -1,0 +1,75 @@
+"""Argument groups shared by the subcommands (defined once, never copy-pasted)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bnbench.train.config import BN_SCOPES, SCHEDULES, TRAIN_MODES
+
+
+def add_space(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+
+
+def add_data(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default=None,
+                   help="cifar10-valid | cifar10 | cifar100 | ImageNet16-120 | digits (default: digits without --benchmark, else cifar10-valid)")
+    g.add_argument("--data-dir", default=None, help="root holding cifar-10-batches-py/, cifar-100-python/, ImageNet16/ (default: $BNBENCH_DATA)")
+    g.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (default: auto)")
+
+
+def add_truth(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("ground truth")
+    g.add_argument("--benchmark", default=None,
+                   help="NB201 .pth, NATS-Bench directory, bnbench table or CSV table (default: the embedded digits table)")
+    g.add_argument("--truth-split", default="valid", help="train | valid | test (default: valid)")
+    g.add_argument("--truth-metric", default="accuracy", help="accuracy | loss (default: accuracy)")
+    g.add_argument("--truth-epochs", type=int, default=None, help="training budget of the truth (default: 200, or the table's own)")
+
+
+def add_training(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("supernet training (EcoNAS-style reductions)")
+    g.add_argument("--train-mode", choices=TRAIN_MODES, default="bn", help="bn: BatchNorm-only; full: all parameters")
+    g.add_argument("--bn-scope", choices=BN_SCOPES, default="last", help="BN-only: each op's last BN, or every BN")
+    g.add_argument("--fair", action="store_true", help="bn_every_op fairness mode: a trainable BN on every op")
+    g.add_argument("--epochs", type=int, default=None, help="supernet epochs")
+    g.add_argument("--channels", type=int, default=None, help="C of the supernet (NB201: 16)")
+    g.add_argument("--cells", type=int, default=None, help="N cells per stage (NB201: 5)")
+    g.add_argument("--resolution", type=int, default=None, help="input side in pixels (default: native)")
+    g.add_argument("--train-fraction", type=float, default=None, help="fraction of training images (default: 1)")
+    g.add_argument("--batch-size", type=int, default=None)
+    g.add_argument("--lr", type=float, default=None)
+    g.add_argument("--weight-decay", type=float, default=None)
+    g.add_argument("--schedule", choices=SCHEDULES, default="cosine")
+    g.add_argument("--supernet", default=None, help="use this trained supernet checkpoint instead of training one")
+
+
+def add_scoring(p: argparse.ArgumentParser, default: str | None) -> None:
+    g = p.add_argument_group("indicators")
+    g.add_argument("--indicators", default=default, required=default is None,
+                   help="comma-separated indicator names (see `bnbench indicators`)")
+    g.add_argument("--calib-batches", type=int, default=4, help="supernet_acc: training batches for BN recalibration")
+    g.add_argument("--val-images", type=int, default=1000, help="supernet_acc: validation images per subnet")
+    g.add_argument("--seed", type=int, default=0, help="seed of sampling, training and scoring (default: 0)")
+    g.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def run_options(args: argparse.Namespace):
+    """The shared options of a parsed command line as a :class:`bnbench.experiment.RunOptions`."""
+    from bnbench.experiment import RunOptions
+
+    return RunOptions(space=args.space, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
+                      benchmark=getattr(args, "benchmark", None), truth_split=getattr(args, "truth_split", "valid"),
+                      truth_metric=getattr(args, "truth_metric", "accuracy"), truth_epochs=getattr(args, "truth_epochs", None),
+                      indicators=getattr(args, "indicators", ""), seed=args.seed, supernet=getattr(args, "supernet", None),
+                      scoring={"calib_batches": getattr(args, "calib_batches", 4), "val_images": getattr(args, "val_images", 1000)},
+                      progress=not args.no_progress)
+
+
+def train_overrides(args: argparse.Namespace) -> dict:
+    """Training knobs given on the command line (None = take the dataset's preset)."""
+    return {"train_mode": args.train_mode, "bn_scope": args.bn_scope, "fair": args.fair or None, "epochs": args.epochs,
+            "channels": args.channels, "cells": args.cells, "resolution": args.resolution,
+            "train_fraction": args.train_fraction, "batch_size": args.batch_size, "lr": args.lr,
+            "weight_decay": args.weight_decay, "schedule": args.schedule}

@@ -1,0 +1,75 @@
+"""``bnbench truth``: convert benchmark files to bnbench tables, build a table by training, inspect one."""
+
+from __future__ import annotations
+
+import argparse
+
+from bnbench.errors import BnbenchError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("truth", help="ground-truth tables: convert, build, info")
+    tsub = p.add_subparsers(dest="truth_command", required=True, metavar="ACTION")
+    c = tsub.add_parser("convert", help="convert an NB201 .pth / NATS-Bench dir / CSV into a compact bnbench table")
+    c.add_argument("source")
+    c.add_argument("out")
+    c.set_defaults(func=run_convert)
+    i = tsub.add_parser("info", help="describe a ground-truth source")
+    i.add_argument("source")
+    i.set_defaults(func=run_info)
+    b = tsub.add_parser("build", help="build a ground-truth table by training sampled cells (k-fold x seeds)")
+    b.add_argument("--space", default="nb201")
+    b.add_argument("--dataset", default="digits")
+    b.add_argument("--data-dir", default=None)
+    b.add_argument("--sample-archs", type=int, default=300)
+    b.add_argument("--sample-seed", type=int, default=0)
+    b.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
+    b.add_argument("--folds", type=int, default=3)
+    b.add_argument("--channels", type=int, default=8)
+    b.add_argument("--cells", type=int, default=1)
+    b.add_argument("--epochs", type=int, default=15)
+    b.add_argument("--batch-size", type=int, default=64)
+    b.add_argument("--lr", type=float, default=0.05)
+    b.add_argument("--weight-decay", type=float, default=5e-4)
+    b.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    b.add_argument("--out", required=True)
+    b.add_argument("--no-progress", action="store_true")
+    b.set_defaults(func=run_build)
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from bnbench.truth import convert
+
+    print(f"wrote {convert(args.source, args.out)}")
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from bnbench.truth import detect_kind, read_table
+
+    kind = detect_kind(args.source)
+    print(f"{args.source}: {kind}")
+    if kind == "table":
+        table = read_table(args.source)
+        print(f"{len(table.archs)} architectures; columns: {', '.join(table.columns)}")
+        for key in ("source", "aggregation", "summary"):
+            if key in table.meta:
+                print(f"{key}: {table.meta[key]}")
+    return 0
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from bnbench.train.build_truth import BuildConfig, build_truth
+    from bnbench.train.config import TrainConfig
+
+    try:
+        seeds = tuple(int(s) for s in args.seeds.split(","))
+    except ValueError:
+        raise BnbenchError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
+    train = TrainConfig(dataset=args.dataset, channels=args.channels, cells=args.cells, epochs=args.epochs,
+                        batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, train_mode="full")
+    cfg = BuildConfig(space=args.space, dataset=args.dataset, sample_archs=args.sample_archs,
+                      sample_seed=args.sample_seed, seeds=seeds, folds=args.folds, train=train)
+    path = build_truth(cfg, args.out, args.data_dir, jobs=args.jobs, progress=not args.no_progress)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,143 @@
+"""``bnbench truth build``: a ground-truth table made by training sampled cells from scratch.
+
+Every sampled cell is trained ``len(seeds) x folds`` times: for each seed, a stratified k-fold split
+of the dataset's images (train and validation pooled) gives ``folds`` runs that each train on
+``k-1`` folds and test on the held-out one, so every image is tested once per seed. The truth is the
+mean held-out accuracy over seeds and folds; the per-seed means are kept as extra columns so the
+table's noise ceiling (Kendall tau between two seeds) can be read from it. Finished runs are appended
+to ``<out>.runs.jsonl`` as they complete, so a killed build resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.stats import kendalltau
+from sklearn.model_selection import StratifiedKFold
+from tqdm.auto import tqdm
+
+from bnbench.datasets import Dataset, ImageSplit, load_dataset
+from bnbench.spaces import get_space
+from bnbench.train.config import TrainConfig
+from bnbench.train.standalone import run_seed, train_network
+from bnbench.utils.env import package_versions
+
+
+@dataclass
+class BuildConfig:
+    space: str = "nb201"
+    dataset: str = "digits"
+    sample_archs: int = 300
+    sample_seed: int = 0
+    seeds: tuple[int, ...] = (0, 1, 2)
+    folds: int = 3
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(dataset="digits", channels=8, cells=1, epochs=15,
+                                                                   batch_size=64, train_mode="full", lr=0.05))
+
+    def key(self) -> str:
+        """Hash of everything that changes a run's result (resumed runs must match it)."""
+        payload = json.dumps({"dataset": self.dataset, "folds": self.folds, "train": self.train.to_dict()}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def pooled(dataset: Dataset) -> ImageSplit:
+    return ImageSplit(torch.cat([dataset.train.x, dataset.valid.x]), torch.cat([dataset.train.y, dataset.valid.y]))
+
+
+def fold_indices(labels: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified k-fold (train, test) index pairs, shuffled with ``seed``."""
+    kfold = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return list(kfold.split(np.zeros(len(labels)), labels))
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(cfg: BuildConfig, data_dir: str | None) -> None:
+    torch.set_num_threads(1)
+    dataset = load_dataset(cfg.dataset, data_dir)
+    _WORKER.update(cfg=cfg, data=dataset, all=pooled(dataset))
+
+
+def _run(task: tuple[str, int, int]) -> dict:
+    """Train one (arch, seed, fold) run in a worker and return its record."""
+    arch, seed, fold = task
+    cfg, data, full = _WORKER["cfg"], _WORKER["data"], _WORKER["all"]
+    space = get_space(cfg.space)
+    ops = space.parse(arch)
+    train_idx, test_idx = fold_indices(full.y.numpy(), cfg.folds, seed)[fold]
+    tr = ImageSplit(full.x[train_idx], full.y[train_idx])
+    te = ImageSplit(full.x[test_idx], full.y[test_idx])
+    start = time.perf_counter()
+    acc = train_network(ops, tr, te, cfg.train, data.mean, data.std, data.augment, data.num_classes,
+                        run_seed(seed, *ops, fold))
+    return {"arch": arch, "seed": seed, "fold": fold, "acc": acc, "seconds": time.perf_counter() - start, "key": cfg.key()}
+
+
+def read_runs(path: Path, key: str) -> dict[tuple[str, int, int], dict]:
+    """Finished runs with a matching config key; a torn last line (killed mid-write) is ignored."""
+    runs: dict = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if rec.get("key") == key:
+                runs[(rec["arch"], rec["seed"], rec["fold"])] = rec
+    return runs
+
+
+def build_truth(cfg: BuildConfig, out: str | Path, data_dir: str | None = None, jobs: int = 1,
+                progress: bool = True) -> Path:
+    """Train every (arch, seed, fold) run not yet in the run log and write the truth table at ``out``."""
+    out = Path(out)
+    space = get_space(cfg.space)
+    archs = [space.to_str(a) for a in space.sample(cfg.sample_archs, cfg.sample_seed)]
+    log = out.with_name(out.name + ".runs.jsonl")
+    runs = read_runs(log, cfg.key())
+    todo = [(a, s, f) for a in archs for s in cfg.seeds for f in range(cfg.folds) if (a, s, f) not in runs]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as fh, mp.get_context("fork").Pool(jobs, _init_worker, (cfg, data_dir)) as pool:
+        for rec in tqdm(pool.imap_unordered(_run, todo), total=len(todo), desc="truth build", disable=not progress):
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            runs[(rec["arch"], rec["seed"], rec["fold"])] = rec
+    return _write(cfg, out, archs, runs)
+
+
+def _write(cfg: BuildConfig, out: Path, archs: list[str], runs: dict) -> Path:
+    from bnbench.truth import write_table
+
+    acc = np.array([[[runs[(a, s, f)]["acc"] for f in range(cfg.folds)] for s in cfg.seeds] for a in archs])
+    per_seed = acc.mean(axis=2)  # (archs, seeds)
+    column = f"{cfg.dataset}:valid:accuracy:{cfg.train.epochs}"
+    columns = {column: per_seed.mean(axis=1)}
+    columns.update({f"{column}:seed{s}": per_seed[:, i] for i, s in enumerate(cfg.seeds)})
+    seconds = np.array([r["seconds"] for r in runs.values()])
+    meta = {"source": "bnbench truth build", "aggregation": f"mean of {len(cfg.seeds)} seeds x {cfg.folds} folds",
+            "config": cfg.to_dict(), "config_key": cfg.key(), "versions": package_versions(),
+            "summary": summary(per_seed), "seconds_per_run": float(seconds.mean()), "runs": int(acc.size)}
+    return write_table(out, archs, np.full(len(archs), -1), columns, meta)
+
+
+def summary(per_seed: np.ndarray) -> dict:
+    """Accuracy spread of the truth and its noise ceiling (Kendall tau between the first two seeds)."""
+    truth = per_seed.mean(axis=1)
+    out = {"min": float(truth.min()), "max": float(truth.max()), "std": float(truth.std()),
+           "p10": float(np.percentile(truth, 10)), "p90": float(np.percentile(truth, 90))}
+    if per_seed.shape[1] >= 2:
+        out["tau_seed0_vs_seed1"] = float(kendalltau(per_seed[:, 0], per_seed[:, 1]).statistic)
+    return out

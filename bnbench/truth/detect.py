@@ -1,0 +1,88 @@
+"""Recognise a ground-truth source by its content (magic bytes, directory layout, CSV header), never its name."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import zipfile
+from pathlib import Path
+
+from bnbench.truth.fail import fail, short
+from bnbench.truth.table import MAGIC
+
+KINDS = ("nb201-pth", "nats-dir", "table", "nb201-csv", "nats-csv")
+NATS_META = "meta.pickle.pbz2"
+NB201_CSV_COLUMNS = ("file id", "arch str", "train accuracy", "validation accuracy", "test accuracy")
+NATS_CSV_ARCH = "ArchitectureString"
+NATS_CSV_VALUE = re.compile(r"^(CIFAR10|CIFAR100|ImageNet)(Train|Valid|Test)Accuracy(\d+)Epochs$")
+EXPECTED_ANY = ("expected an NB201 .pth, a NATS-Bench topology directory, a bnbench truth table, "
+                "or an NB201 / NATS-Bench accuracy CSV")
+_LINE_LIMIT = 1 << 20
+
+
+def detect_kind(path: str | os.PathLike) -> str:
+    """One of :data:`KINDS`; BenchmarkError (naming ``path``) for anything else."""
+    path = Path(path)
+    if not path.exists():
+        raise fail(path, f"no such file or directory; {EXPECTED_ANY}")
+    if path.is_dir():
+        if (path / NATS_META).is_file():
+            return "nats-dir"
+        raise fail(path, f"directory without {NATS_META}; expected a NATS-Bench topology archive directory "
+                         "(NATS-tss-v1_0-3ffb9-simple/) or a file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.readline(_LINE_LIMIT)
+    except OSError as err:
+        raise fail(path, f"cannot open ({short(err)}); {EXPECTED_ANY}") from None
+    if not head:
+        raise fail(path, f"empty file; {EXPECTED_ANY}")
+    return _binary_kind(path, head) or _text_kind(path, head)
+
+
+def _binary_kind(path: Path, head: bytes) -> str | None:
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(path)
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "nb201-pth"  # a legacy (pre-zip) torch file is a pickle stream
+    if head.startswith(b"BZh"):
+        raise fail(path, "a bzip2 file (a NATS-Bench single-file pickle?); expected the NATS-Bench topology archive "
+                         f"directory holding {NATS_META} (NATS-tss-v1_0-3ffb9-simple/)")
+    return None
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise fail(path, f"truncated or corrupt zip/torch file ({short(err)}); expected an NB201 .pth") from None
+    if not any(n.endswith("data.pkl") for n in names):
+        raise fail(path, "a zip archive that is not a torch-saved file; expected an NB201 .pth")
+    return "nb201-pth"
+
+
+def _text_kind(path: Path, head: bytes) -> str:
+    try:
+        line = head.decode("utf-8-sig").strip("\r\n")
+    except UnicodeDecodeError:
+        raise fail(path, f"unrecognised binary content; {EXPECTED_ANY}") from None
+    if line.startswith(MAGIC):
+        return "table"
+    fields = [f.strip() for f in next(csv.reader([line]), [])]
+    if "arch str" in fields or "file id" in fields:
+        return _require(path, fields, NB201_CSV_COLUMNS, "nb201-csv")
+    if NATS_CSV_ARCH in fields:
+        if not any(NATS_CSV_VALUE.match(f) for f in fields):
+            raise fail(path, "NATS-Bench CSV without an accuracy column; expected columns like "
+                             "CIFAR10TestAccuracy200Epochs next to ArchitectureString")
+        return "nats-csv"
+    raise fail(path, f"unrecognised content (first line {line[:60]!r}); {EXPECTED_ANY}")
+
+
+def _require(path: Path, fields: list[str], needed: tuple[str, ...], kind: str) -> str:
+    missing = [c for c in needed if c not in fields]
+    if missing:
+        raise fail(path, f"NB201 CSV is missing column(s) {', '.join(missing)}; expected {', '.join(needed)}")
+    return kind

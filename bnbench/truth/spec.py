@@ -1,0 +1,45 @@
+"""What a ground truth measures (dataset, split, metric, training budget) and its table column name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# The four NB201 / NATS-Bench training settings, in the benchmarks' own spelling.
+NB201_DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
+SPLITS = ("train", "valid", "test")
+METRICS = ("accuracy", "loss")
+SPLIT_WORDS = {"train": "train", "valid": "validation", "test": "test"}
+
+
+@dataclass(frozen=True)
+class TruthSpec:
+    """One ground-truth quantity; the split has its NB201 meaning for each dataset (see ``api_reader``)."""
+
+    dataset: str = "cifar10-valid"
+    split: str = "valid"
+    metric: str = "accuracy"
+    epochs: int = 200
+
+    def column(self) -> str:
+        """The compact-table column holding this quantity."""
+        return column_name(self.dataset, self.split, self.metric, self.epochs)
+
+    def describe(self, aggregation: str = "mean of seeds") -> str:
+        """E.g. ``cifar10-valid / validation / 200 epochs / mean of seeds``."""
+        split = SPLIT_WORDS.get(self.split, self.split)
+        if self.metric != "accuracy":
+            split = f"{split} {self.metric}"
+        return f"{self.dataset} / {split} / {self.epochs} epochs / {aggregation}"
+
+
+def column_name(dataset: str, split: str, metric: str, epochs: int) -> str:
+    """``{dataset}:{split}:{metric}:{epochs}``, e.g. ``cifar10-valid:valid:accuracy:200``."""
+    return f"{dataset}:{split}:{metric}:{int(epochs)}"
+
+
+def parse_column(name: str) -> TruthSpec | None:
+    """The spec a 4-part column name stands for; None for any other column (e.g. per-seed extras)."""
+    parts = name.split(":")
+    if len(parts) != 4 or not parts[3].isdigit():
+        return None
+    return TruthSpec(parts[0], parts[1], parts[2], int(parts[3]))
