@@ -65,3 +65,38 @@ def test_malformed_arch_file_names_file_and_line(tmp_path, capsys):
 def test_indicators_lists_directions(capsys):
     code, out, _ = run_cli(capsys, "indicators")
     assert code == 0 and "bn" in out and "supernet_acc" in out and "higher is better" in out
+
+
+def test_scores_and_truth_covering_different_archs(tmp_path, capsys):
+    from bnbench.truth import write_table
+
+    table = tmp_path / "truth.csv"
+    write_table(table, [BEST], [0], {"cifar10-valid:valid:accuracy:200": [90.0]}, {"source": "test"})
+    scores = tmp_path / "scores.csv"
+    other = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+    pd.DataFrame({"arch": [BEST, other], "params": [0.8, 0.1]}).to_csv(scores, index=False)
+    code, _, err = run_cli(capsys, "correlate", "--benchmark", str(table), "--scores", str(scores),
+                           "--out", str(tmp_path / "out"))
+    assert_one_line_error(code, err, str(table), "1 of 2 architectures are not in the ground truth", other)
+
+
+def test_correlate_from_scores_csv(tmp_path, capsys):
+    from bnbench.spaces import get_space
+    from bnbench.truth import write_table
+
+    space = get_space("nb201")
+    archs = [space.to_str(a) for a in space.sample(12, seed=0)]
+    truth = {"cifar10-valid:valid:accuracy:200": [float(i) for i in range(12)]}
+    table = write_table(tmp_path / "truth.csv", archs, list(range(12)), truth, {"source": "test"})
+    scores = tmp_path / "scores.csv"
+    pd.DataFrame({"arch": archs, "good": range(12), "flat": [1.0] * 12}).rename(
+        columns={"good": "params", "flat": "flops"}).to_csv(scores, index=False)
+    out = tmp_path / "out"
+    code, stdout, _ = run_cli(capsys, "correlate", "--benchmark", str(table), "--scores", str(scores), "--out", str(out))
+    assert code == 0
+    import json
+
+    res = json.loads((out / "results.json").read_text())
+    assert res["indicators"]["params"]["kendall_tau"] == pytest.approx(1.0)
+    assert res["indicators"]["flops"]["status"] == "constant" and res["indicators"]["flops"]["kendall_tau"] is None
+    assert "cifar10-valid / validation / 200 epochs" in res["ground_truth"]["description"]

@@ -6,6 +6,8 @@ import argparse
 
 from bnbench.cli import common
 
+DEFAULT_INDICATORS = "bn,supernet_acc,params"
+
 
 def register(sub) -> None:
     p = sub.add_parser("correlate", help="rank-correlate indicators with ground truth",
@@ -15,18 +17,20 @@ def register(sub) -> None:
     common.add_data(p)
     common.add_truth(p)
     common.add_training(p)
-    common.add_scoring(p, default="bn,supernet_acc,params")
+    common.add_scoring(p, default=DEFAULT_INDICATORS)
     p.add_argument("--sample-archs", type=int, default=None, help="stratified sample of N architectures (default: all with truth)")
     p.add_argument("--scores", default=None, help="correlate the columns of this `bnbench score` CSV instead of scoring")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
     p.add_argument("--out", default=None, help="output directory (default: runs/correlate-<space>-<dataset>-seed<seed>)")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, indicators=None)  # None: DEFAULT_INDICATORS, or every column of --scores
 
 
 def run(args: argparse.Namespace) -> int:
     from bnbench.experiment import dataset_name, run_correlate
     from bnbench.report.table import format_table
 
+    if args.indicators is None and not args.scores:
+        args.indicators = DEFAULT_INDICATORS
     opts = common.run_options(args)
     opts.n_boot = args.bootstrap
     opts.sample_archs = args.sample_archs

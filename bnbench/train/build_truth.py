@@ -99,6 +99,15 @@ def read_runs(path: Path, key: str) -> dict[tuple[str, int, int], dict]:
     return runs
 
 
+def _end_torn_line(log: Path) -> None:
+    """Terminate a last line torn by a kill, so the next appended record starts on its own line."""
+    if log.exists() and log.stat().st_size:
+        with open(log, "rb+") as fh:
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+
+
 def build_truth(cfg: BuildConfig, out: str | Path, data_dir: str | None = None, jobs: int = 1,
                 progress: bool = True) -> Path:
     """Train every (arch, seed, fold) run not yet in the run log and write the truth table at ``out``."""
@@ -109,6 +118,7 @@ def build_truth(cfg: BuildConfig, out: str | Path, data_dir: str | None = None, 
     runs = read_runs(log, cfg.key())
     todo = [(a, s, f) for a in archs for s in cfg.seeds for f in range(cfg.folds) if (a, s, f) not in runs]
     log.parent.mkdir(parents=True, exist_ok=True)
+    _end_torn_line(log)
     with open(log, "a") as fh, mp.get_context("fork").Pool(jobs, _init_worker, (cfg, data_dir)) as pool:
         for rec in tqdm(pool.imap_unordered(_run, todo), total=len(todo), desc="truth build", disable=not progress):
             fh.write(json.dumps(rec) + "\n")

@@ -1,0 +1,45 @@
+"""`bnbench truth build`: k-fold x seeds training of sampled cells, resumable from its run log."""
+
+import json
+
+import numpy as np
+import pytest
+
+from bnbench.train.build_truth import BuildConfig, build_truth, read_runs
+from bnbench.train.config import TrainConfig
+from bnbench.truth import read_source
+
+
+def tiny_config() -> BuildConfig:
+    train = TrainConfig(dataset="digits", channels=4, cells=1, epochs=1, batch_size=128, train_mode="full", lr=0.05)
+    return BuildConfig(sample_archs=3, sample_seed=0, seeds=(0, 1), folds=2, train=train)
+
+
+def test_build_writes_mean_and_per_seed_columns_with_provenance(tmp_path):
+    cfg = tiny_config()
+    table = read_source(build_truth(cfg, tmp_path / "t.csv", progress=False))
+    spec = [s for s in table.specs() if s.dataset == "digits"]
+    assert [s.column() for s in spec] == ["digits:valid:accuracy:1"]
+    truth = table.truth(spec[0], source="t")
+    assert len(truth.archs) == 3 and np.all((truth.values > 0) & (truth.values <= 100))
+    meta = truth.meta
+    assert meta["runs"] == 12 and meta["config"]["seeds"] == [0, 1] and meta["config"]["folds"] == 2
+    assert set(meta["summary"]) >= {"min", "max", "std", "tau_seed0_vs_seed1"} and "torch" in meta["versions"]
+    log = (tmp_path / "t.csv.runs.jsonl").read_text().splitlines()
+    per_seed = {}
+    for rec in map(json.loads, log):
+        per_seed.setdefault((rec["arch"], rec["seed"]), []).append(rec["acc"])
+    for i, arch in enumerate(truth.archs):
+        assert truth.values[i] == pytest.approx(np.mean([np.mean(per_seed[(arch, s)]) for s in (0, 1)]))
+
+
+def test_killed_build_resumes_with_identical_results(tmp_path):
+    cfg = tiny_config()
+    whole = read_source(build_truth(cfg, tmp_path / "a.csv", progress=False))
+    lines = (tmp_path / "a.csv.runs.jsonl").read_text().splitlines()
+    partial = tmp_path / "b.csv.runs.jsonl"
+    partial.write_text("\n".join(lines[:5]) + "\n" + lines[5][:20])  # killed mid-write of the sixth record
+    resumed = read_source(build_truth(cfg, tmp_path / "b.csv", progress=False))
+    assert len(read_runs(partial, cfg.key())) == 12
+    spec = whole.specs()[0]
+    np.testing.assert_allclose(resumed.truth(spec, "b").values, whole.truth(spec, "a").values)
