@@ -1,0 +1,83 @@
+"""``bnbench study fairness``: BN-NAS vs the composite BN indicator with and without a BN on every op."""
+
+from __future__ import annotations
+
+import argparse
+
+from bnbench.cli import common
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers like 1,2,5,10") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected positive integers")
+    return values
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
+def register(sub) -> None:
+    from bnbench.study.fairness import DEFAULT_INDICATORS
+
+    p = sub.add_parser("study", help="multi-stage studies (fairness)")
+    studies = p.add_subparsers(dest="study", required=True, metavar="STUDY")
+    f = studies.add_parser("fairness", help="BN-only supernets with/without a BN on every op; composite indicator",
+                           description="Zhu et al. (arXiv 2112.00265)-style study: BN-only supernets in the original "
+                                       "and the bn_every_op space, rank correlations of the indicators, top-cell op "
+                                       "frequencies, and BN-only vs full training curves. "
+                                       "Resumable: rerun to continue.")
+    common.add_data(f)
+    common.add_truth(f)
+    g = f.add_argument_group("study")
+    g.add_argument("--sample-archs", type=int, default=1000, help="cells per sample (default: 1000)")
+    g.add_argument("--samples", type=int, choices=(1, 2), default=2,
+                   help="2: choose the composite's weights on one sample, report on a disjoint second (default)")
+    g.add_argument("--checkpoints", type=_ints, default=(1, 2, 5, 10), help="epochs scored (default: 1,2,5,10)")
+    g.add_argument("--curve-modes", type=_names, default=("bn", "full"), help="training curves: bn,full (default)")
+    g.add_argument("--indicators", type=_names, default=DEFAULT_INDICATORS,
+                   help="default: " + ",".join(DEFAULT_INDICATORS))
+    g.add_argument("--top", type=int, default=50, help="top cells whose op frequencies are compared (default: 50)")
+    g.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--out", default="runs/fairness", help="output directory (default: runs/fairness)")
+    g.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    t = f.add_argument_group("supernets (each run trains to the last checkpoint epoch)")
+    for name, kind in (("channels", int), ("cells", int), ("resolution", int), ("train-fraction", float),
+                       ("batch-size", int)):
+        t.add_argument(f"--{name}", type=kind, default=None)
+    s = f.add_argument_group("scoring options")
+    s.add_argument("--calib-batches", type=int, default=4, help="supernet_acc: BN recalibration batches")
+    s.add_argument("--val-images", type=int, default=1000, help="supernet_acc: validation images")
+    for name in ("mc-batches", "mc-batch-size", "probe-images", "ntk-samples"):
+        s.add_argument(f"--{name}", type=int, default=None,
+                       help="composite terms (see bnbench.indicators.composite)")
+    f.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bnbench.study.fairness import FairnessConfig, run_fairness
+
+    train = {k: getattr(args, k) for k in ("channels", "cells", "resolution", "train_fraction", "batch_size")
+             if getattr(args, k) is not None}
+    scoring = {"calib_batches": args.calib_batches, "val_images": args.val_images}
+    scoring.update({k: getattr(args, k) for k in ("mc_batches", "mc_batch_size", "probe_images", "ntk_samples")
+                    if getattr(args, k) is not None})
+    cfg = FairnessConfig(out=args.out, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
+                         benchmark=args.benchmark, truth_split=args.truth_split, truth_metric=args.truth_metric,
+                         truth_epochs=args.truth_epochs, sample_archs=args.sample_archs, samples=args.samples,
+                         checkpoints=args.checkpoints, curve_modes=args.curve_modes, indicators=args.indicators,
+                         top=args.top, train=train, scoring=scoring, seed=args.seed, n_boot=args.bootstrap,
+                         progress=not args.no_progress)
+    results = run_fairness(cfg)
+    for run_name, entry in results["runs"].items():
+        final = entry["epochs"][max(entry["epochs"], key=int)]["indicators"]
+        taus = ", ".join(f"{n} {s['kendall_tau']:.3f}" if s["kendall_tau"] is not None else f"{n} -"
+                         for n, s in final.items())
+        print(f"{run_name}: tau {taus}")
+    print(f"wrote {args.out}/report.md, results.json and figures")
+    return 0

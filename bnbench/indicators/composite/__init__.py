@@ -1,0 +1,11 @@
+"""Composite BN indicator in the spirit of Zhu et al., "Training BatchNorm Only in Neural Architecture Search
+and Beyond" (arXiv 2112.00265): a BN-trained subnet is judged on expressivity, trainability and
+uncertainty, each its own registered indicator, and ``composite`` combines their ranks.
+
+Importing this package registers ``expressivity``, ``trainability``, ``uncertainty`` and ``composite``.
+"""
+
+from bnbench.indicators.composite import composite, expressivity, trainability, uncertainty  # noqa: F401
+from bnbench.indicators.composite.diagnostics import DIAGNOSTICS, WORST, count_degenerate
+
+__all__ = ["DIAGNOSTICS", "WORST", "count_degenerate"]

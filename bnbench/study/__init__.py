@@ -1,0 +1,1 @@
+"""Studies: multi-stage experiments built on the correlate pipeline (``bnbench study ...``)."""

@@ -1,0 +1,148 @@
+"""The BN fairness study (Zhu et al., "Training BatchNorm Only in Neural Architecture Search and Beyond",
+arXiv 2112.00265): does the BN-NAS score survive a BN on every op, and does a composite indicator?
+
+Stages, each cached under ``out`` so that a rerun resumes where it stopped:
+
+1. Supernets: BN-only in the original space (``original-bn``) and with a BN on every op (``fair-bn``),
+   plus full training in the original space (``original-full``) for the training curve. Each run trains
+   once to the last checkpoint epoch, keeping a snapshot at every epoch it is scored at
+   (:mod:`bnbench.study.snapshots`).
+2. Samples: ``samples=2`` draws two disjoint stratified samples of ``sample_archs`` cells (seeds ``seed``,
+   ``seed + 1``): the composite's formulation (its term weights) is chosen on the first ("selection")
+   and every number is reported on the second ("report"); ``samples=1`` reports on one sample with the
+   default weights only.
+3. Scores (``scores/<run>/epoch<e>/<sample>/<indicator>.json``), correlated with the truth: Kendall tau
+   and Spearman rho with bootstrap intervals (:func:`bnbench.correlation.correlate`).
+4. Op frequencies among the ``top`` cells of each indicator beside those of the truth's top cells.
+5. Training curve: tau of each indicator after each checkpoint epoch of BN-only and full training,
+   against cumulative training time.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bnbench.indicators import ScoringContext, parse_list
+from bnbench.indicators.composite import WORST, count_degenerate
+from bnbench.study import analysis
+
+DEFAULT_INDICATORS = ("bn", "composite", "expressivity", "trainability", "uncertainty", "params", "supernet_acc")
+TERMS = ("expressivity", "trainability", "uncertainty")
+
+
+@dataclass
+class FairnessConfig:
+    """Everything the study depends on; ``train``: TrainConfig overrides (channels, cells, resolution, ...)."""
+
+    out: str = "runs/fairness"
+    dataset: str | None = None
+    data_dir: str | None = None
+    device: str = "auto"
+    benchmark: str | None = None
+    truth_split: str = "valid"
+    truth_metric: str = "accuracy"
+    truth_epochs: int | None = None
+    sample_archs: int = 1000
+    samples: int = 2
+    checkpoints: tuple[int, ...] = (1, 2, 5, 10)
+    curve_modes: tuple[str, ...] = ("bn", "full")
+    indicators: tuple[str, ...] = DEFAULT_INDICATORS
+    top: int = 50
+    train: dict[str, Any] = field(default_factory=dict)
+    scoring: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    n_boot: int = 1000
+    progress: bool = True
+
+
+def runs(cfg: FairnessConfig, dataset: str) -> dict[str, tuple[Any, list[int]]]:
+    """``{run name: (TrainConfig, epochs scored)}``."""
+    from bnbench.experiment import train_config
+
+    last = max(cfg.checkpoints)
+    out = {}
+    for name, mode, fair in (("original-bn", "bn", False), ("fair-bn", "bn", True), ("original-full", "full", False)):
+        curve = not fair and mode in cfg.curve_modes
+        if mode == "full" and not curve:
+            continue
+        train = train_config(dataset, cfg.seed, **{**cfg.train, "epochs": last, "train_mode": mode, "fair": fair})
+        out[name] = (train, sorted(cfg.checkpoints) if curve else [last])
+    return out
+
+
+def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
+    """Run (or resume) the study; writes results.json, report.md and figures to ``cfg.out``; returns the results."""
+    from bnbench.datasets import load_dataset
+    from bnbench.experiment import RunOptions, dataset_name, load_ground_truth, net_spec, score_indicators
+    from bnbench.spaces import get_space
+    from bnbench.study.report import write_study_report
+    from bnbench.study.snapshots import ensure_snapshots, train_seconds
+    from bnbench.train.supernet import load_supernet
+    from bnbench.utils.seed import resolve_device
+
+    start, out = time.perf_counter(), Path(cfg.out)
+    opts = RunOptions(dataset=cfg.dataset, benchmark=cfg.benchmark, truth_split=cfg.truth_split,
+                      truth_metric=cfg.truth_metric, truth_epochs=cfg.truth_epochs)
+    name, space = dataset_name(opts), get_space("nb201")
+    truth = load_ground_truth(opts, name)
+    indicators = parse_list(",".join(cfg.indicators))
+    first = sorted(indicators, key=lambda i: i.name != "composite")  # its terms then come from the engine's memo
+    ops, values = np.asarray(space.parse_many(truth.archs)), np.asarray(truth.values, dtype=float)
+    drawn = analysis.disjoint_samples(ops, values, cfg.sample_archs, cfg.seed, cfg.samples)
+    samples = dict(zip(("selection", "report") if cfg.samples == 2 else ("report",), drawn))
+    plan = runs(cfg, name)
+    any_train = next(iter(plan.values()))[0]
+    data = load_dataset(name, cfg.data_dir, resolve_device(cfg.device), train_fraction=any_train.train_fraction,
+                        seed=cfg.seed)
+    results: dict[str, Any] = {"command": "study fairness", "config": asdict(cfg), "dataset": name,
+                               "ground_truth": {"description": truth.description(), "source": str(truth.source)},
+                               "train": {r: t.to_dict() for r, (t, _) in plan.items()},
+                               "samples": {s: int(len(o)) for s, (o, _) in samples.items()}, "runs": {}}
+
+    def score(run: str, epoch: int, sample: str, which) -> dict[str, tuple[np.ndarray, float]]:
+        train, _ = plan[run]
+        ctx = ScoringContext(space=space, network=net_spec(name, truth), dataset=data, seed=cfg.seed,
+                             supernet=load_supernet(snaps[run][epoch], data), options=dict(cfg.scoring),
+                             progress=cfg.progress)
+        key = {"truth": truth.description(), "train": train.to_dict(), "epoch": epoch, "sample": sample,
+               "seed": cfg.seed}
+        return score_indicators(which, samples[sample][0], ctx, out / "scores" / run / f"epoch{epoch}" / sample, key)
+
+    snaps = {run: ensure_snapshots(train, data, out / "supernets" / run, epochs, cfg.progress)
+             for run, (train, epochs) in plan.items()}
+    report_ops, report_truth = samples["report"]
+    groups = [space.canonical(o) for o in report_ops]
+    for run, (train, epochs) in plan.items():
+        entry = results["runs"][run] = {"epochs": {}}
+        for epoch in epochs:
+            scores = score(run, epoch, "report", first)
+            entry["epochs"][epoch] = {"train_s": train_seconds(snaps[run][epoch]),
+                                      "indicators": _judge(indicators, scores, report_truth, groups, cfg)}
+        final = scores
+        top_rows = {i.name: analysis.top_indices(final[i.name][0], i.higher_is_better, cfg.top) for i in indicators}
+        top_rows["truth"] = analysis.top_indices(report_truth, True, cfg.top)
+        entry["top_ops"] = {k: analysis.op_frequencies(report_ops, rows) for k, rows in top_rows.items()}
+        if set(TERMS) <= {i.name for i in indicators} and run != "original-full":
+            terms = [i for i in indicators if i.name in TERMS]
+            selection = score(run, epochs[-1], "selection", terms) if "selection" in samples else None
+            entry["composite_choice"] = analysis.composite_choice(final, selection, samples, groups, cfg.n_boot,
+                                                                  cfg.seed)
+    results["timings"] = {"total_s": time.perf_counter() - start}
+    write_study_report(out, results)
+    return results
+
+
+
+def _judge(indicators, scores: dict, truth: np.ndarray, groups, cfg: FairnessConfig) -> dict[str, dict]:
+    """Per indicator: correlation statistics, scoring time and the count of worst-score (degenerate) cells
+    (for ``composite``: cells with a worst score in any of its scored terms)."""
+    worst = {n: count_degenerate(n, s) for n, (s, _) in scores.items()}
+    if "composite" in scores and set(TERMS) <= set(scores):
+        worst["composite"] = int(np.any([scores[t][0] == WORST[t] for t in TERMS], axis=0).sum())
+    return {i.name: {**analysis.correlate_scores(i, scores[i.name][0], truth, groups, cfg.n_boot, cfg.seed),
+                     "time_s": scores[i.name][1], "degenerate": worst[i.name]} for i in indicators}

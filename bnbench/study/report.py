@@ -1,0 +1,149 @@
+"""The fairness study's report: results.json, report.md and three kinds of PNG figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from bnbench.report.jsonable import to_jsonable, write_results_json
+from bnbench.report.markdown import markdown_table
+from bnbench.spaces.nb201.arch import OPS
+from bnbench.utils.io import atomic_write, atomic_write_text
+
+BN_RUNS = ("original-bn", "fair-bn")
+
+
+def write_study_report(out: Path, results: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_results_json(out / "results.json", results)
+    figures = {"tau": _save(out / "tau_bars.png", tau_bars(results))}
+    for run, entry in results["runs"].items():
+        figures[f"ops-{run}"] = _save(out / f"top_ops_{run}.png", ops_bars(entry["top_ops"], run, results))
+    if any(len(results["runs"].get(r, {}).get("epochs", {})) > 1 for r in ("original-bn", "original-full")):
+        figures["curve"] = _save(out / "curve.png", curve(results))
+    atomic_write_text(out / "report.md", render(results, figures))
+
+
+def _save(path: Path, fig: Figure) -> str:
+    atomic_write(path, lambda fh: FigureCanvasAgg(fig).print_png(fh), mode="wb")
+    return path.name
+
+
+def _final(results: dict, run: str) -> dict:
+    epochs = results["runs"][run]["epochs"]
+    return epochs[max(epochs, key=int)]["indicators"]
+
+
+def _fmt(stats: dict, key: str) -> str:
+    value, ci = stats.get(key), stats.get(f"{key}_ci")
+    if value is None:
+        return f"— ({stats.get('status')})"
+    return f"{value:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def render(results: dict, figures: dict[str, str]) -> str:
+    runs = [r for r in BN_RUNS if r in results["runs"]]
+    samples = ", ".join(f"{k}: {v} cells" for k, v in results["samples"].items())
+    parts = ["# BN fairness study", f"Ground truth: {results['ground_truth']['description']} "
+             f"({results['ground_truth']['source']}). Samples (stratified, disjoint): {samples}. "
+             "Every number below is on the report sample.",
+             "## 1. BN-only supernet: original space vs BN on every op",
+             markdown_table(["indicator", *[f"{r} {s}" for r in runs for s in ("tau", "rho")],
+                             *[f"{r} worst-score cells" for r in runs]],
+                            [[name, *[_fmt(_final(results, r)[name], k) for r in runs
+                                      for k in ("kendall_tau", "spearman_rho")],
+                              *[str(_final(results, r)[name]["degenerate"]) for r in runs]]
+                             for name in _final(results, runs[0])]),
+             f"![tau]({figures['tau']})", "## 2. Composite formulation"]
+    for run in runs:
+        choice = results["runs"][run].get("composite_choice")
+        if not choice or choice.get("chosen") is None:
+            parts.append(f"{run}: {choice.get('reason') if choice else 'composite terms not scored'}.")
+            continue
+        rows = [[_label(r["weights"]), _fmt(r, "kendall_tau")] for r in choice["selection_table"]]
+        parts += [f"{run}: tau of each formulation on the selection sample; chosen **{choice['label']}**, "
+                  f"whose tau on the report sample is {_fmt(choice['report'], 'kendall_tau')}.",
+                  markdown_table(["terms (equal weights)", "tau (selection)"], rows)]
+    parts.append(f"## 3. Op frequencies in the top-{results['config']['top']} cells")
+    for run, entry in results["runs"].items():
+        parts += [f"{run}:", markdown_table(["top cells of", *OPS], [[k, *[f"{v[o]:.2f}" for o in OPS]]
+                                                                    for k, v in entry["top_ops"].items()]),
+                  f"![ops {run}]({figures[f'ops-{run}']})"]
+    parts += _curve_section(results, figures)
+    parts.append("## Configuration\n\n```json\n" + json.dumps(to_jsonable(results["config"]), indent=2) + "\n```")
+    return "\n\n".join(parts) + "\n"
+
+
+def _label(weights: dict) -> str:
+    from bnbench.study.analysis import weights_label
+
+    return weights_label(weights)
+
+
+def _curve_section(results: dict, figures: dict[str, str]) -> list[str]:
+    if "curve" not in figures:
+        return []
+    rows = []
+    for run in ("original-bn", "original-full"):
+        for epoch, entry in sorted(results["runs"].get(run, {}).get("epochs", {}).items(), key=lambda kv: int(kv[0])):
+            rows.append([run, str(epoch), f"{entry['train_s']:.1f}",
+                         *[_fmt(s, "kendall_tau").split(" [")[0] for s in entry["indicators"].values()]])
+    names = list(_final(results, "original-bn"))
+    return ["## 4. BN-only vs full training (tau after each epoch)",
+            markdown_table(["run", "epoch", "train s", *names], rows), f"![curve]({figures['curve']})"]
+
+
+def tau_bars(results: dict) -> Figure:
+    runs = [r for r in BN_RUNS if r in results["runs"]]
+    names = list(_final(results, runs[0]))
+    fig = Figure(figsize=(1.2 * len(names) + 2, 4))
+    ax = fig.add_subplot()
+    width = 0.8 / len(runs)
+    for j, run in enumerate(runs):
+        stats = [_final(results, run)[n] for n in names]
+        tau = np.array([s["kendall_tau"] if s["kendall_tau"] is not None else np.nan for s in stats])
+        ci = np.array([s["kendall_tau_ci"] or [np.nan, np.nan] for s in stats], dtype=float)
+        err = np.abs(np.vstack([tau - ci[:, 0], ci[:, 1] - tau]))
+        ax.bar(np.arange(len(names)) + j * width, tau, width, yerr=np.nan_to_num(err), label=run, capsize=3)
+    ax.set_xticks(np.arange(len(names)) + width * (len(runs) - 1) / 2, names, rotation=30, ha="right")
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_ylabel("Kendall tau vs truth")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def ops_bars(freqs: dict[str, dict[str, float]], run: str, results: dict) -> Figure:
+    fig = Figure(figsize=(9, 4))
+    ax = fig.add_subplot()
+    width = 0.8 / len(freqs)
+    for j, (name, f) in enumerate(freqs.items()):
+        ax.bar(np.arange(len(OPS)) + j * width, [f[o] for o in OPS], width, label=name,
+               color="black" if name == "truth" else None)
+    ax.set_xticks(np.arange(len(OPS)) + width * (len(freqs) - 1) / 2, OPS)
+    ax.set_ylabel(f"share of edges in the top-{results['config']['top']} cells")
+    ax.set_title(run)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def curve(results: dict) -> Figure:
+    fig = Figure(figsize=(7, 4))
+    ax = fig.add_subplot()
+    for run, style in (("original-bn", "-o"), ("original-full", "--s")):
+        epochs = sorted(results["runs"].get(run, {}).get("epochs", {}).items(), key=lambda kv: int(kv[0]))
+        for k, name in enumerate(epochs[0][1]["indicators"] if epochs else []):
+            taus = [e["indicators"][name]["kendall_tau"] for _, e in epochs]
+            ax.plot([e["train_s"] for _, e in epochs], [np.nan if t is None else t for t in taus], style,
+                    color=f"C{k}", label=f"{name} ({run.split('-')[1]})")
+    ax.set_xlabel("supernet training time (s)")
+    ax.set_ylabel("Kendall tau vs truth")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig

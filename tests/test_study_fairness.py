@@ -1,0 +1,109 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from bnbench.cli import main
+from bnbench.datasets.fake import write_fake_cifar10
+from bnbench.spaces.nb201 import arch as A
+from bnbench.study import analysis
+from bnbench.study.snapshots import ensure_snapshots, snapshot_path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny nets on a shared 2-core machine: one torch thread avoids oversubscription stalls."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def fake_truth(path, n: int = 150, seed: int = 0):
+    """An NB201-style CSV: accuracy grows with the convolutions of a cell, plus noise."""
+    rng = np.random.default_rng(seed)
+    archs = A.sample(n, rng)
+    lines = ["file id,arch str,train accuracy,validation accuracy,test accuracy"]
+    for i, a in enumerate(archs):
+        acc = 60 + 5 * a.count(3) + 3 * a.count(2) + rng.normal(0, 2)
+        lines.append(f"{i},{A.to_str(a)},{acc + 5:.3f},{acc:.3f},{acc - 1:.3f}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_disjoint_samples_are_disjoint_and_stratified():
+    ops = A.ops_matrix(A.sample(300, np.random.default_rng(1)))
+    values = np.arange(300.0)
+    (a, va), (b, vb) = analysis.disjoint_samples(ops, values, 100, seed=0)
+    assert len(a) == len(b) == 100 and not set(va) & set(vb)
+    assert np.array_equal(va, values[np.sort(analysis.stratified_sample(ops, 100, 0))])
+    with pytest.raises(Exception, match="need 400"):
+        analysis.disjoint_samples(ops, values, 200, seed=0)
+
+
+def test_op_frequencies_and_top_indices():
+    archs = np.array([[0] * 6, [3] * 6, [3, 3, 2, 2, 1, 1]])
+    rows = analysis.top_indices(np.array([0.1, np.nan, 0.5]), True, 2)
+    assert rows.tolist() == [2, 0]
+    freq = analysis.op_frequencies(archs, np.array([1, 2]))
+    assert freq["nor_conv_3x3"] == pytest.approx(8 / 12) and sum(freq.values()) == pytest.approx(1)
+
+
+def test_fairness_study_end_to_end_and_resume(tmp_path, monkeypatch):
+    root = tmp_path / "data"
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    write_fake_cifar10(root, per_batch=40)
+    truth = fake_truth(tmp_path / "nb201-v1_1-cifar10-valid-200ep.csv")
+    out = tmp_path / "study"
+    argv = ["study", "fairness", "--data-dir", str(root), "--benchmark", str(truth), "--device", "cpu",
+            "--sample-archs", "30", "--checkpoints", "1,2", "--top", "5", "--bootstrap", "50", "--out", str(out),
+            "--channels", "4", "--cells", "1", "--resolution", "8", "--batch-size", "16", "--calib-batches", "2",
+            "--val-images", "40", "--mc-batches", "2", "--mc-batch-size", "16", "--probe-images", "24",
+            "--ntk-samples", "8", "--no-progress"]
+    assert main(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["runs"]) == {"original-bn", "fair-bn", "original-full"}
+    assert results["samples"] == {"selection": 30, "report": 30}
+    assert sorted(results["runs"]["original-full"]["epochs"]) == ["1", "2"]
+    assert list(results["runs"]["fair-bn"]["epochs"]) == ["2"]
+    final = results["runs"]["fair-bn"]["epochs"]["2"]["indicators"]
+    assert set(final) == {"bn", "composite", "expressivity", "trainability", "uncertainty", "params", "supernet_acc"}
+    assert final["params"]["kendall_tau"] is not None and final["params"]["kendall_tau_ci"] is not None
+    assert final["composite"]["degenerate"] >= final["expressivity"]["degenerate"]
+    for run in ("original-bn", "fair-bn"):
+        choice = results["runs"][run]["composite_choice"]
+        assert choice["chosen"] and len(choice["selection_table"]) == 7
+    freqs = results["runs"]["original-bn"]["top_ops"]
+    assert set(freqs) == set(final) | {"truth"} and sum(freqs["truth"].values()) == pytest.approx(1)
+    report = (out / "report.md").read_text()
+    for part in ("## 1.", "## 2.", "## 3.", "## 4.", "tau_bars.png", "curve.png", "top_ops_fair-bn.png"):
+        assert part in report
+    for png in ("tau_bars.png", "curve.png", "top_ops_original-bn.png", "top_ops_fair-bn.png"):
+        assert (out / png).stat().st_size > 1000
+
+    # a rerun trains and scores nothing: every stage is cached
+    import bnbench.study.snapshots as snapshots
+    from bnbench.indicators.registry import Indicator
+
+    monkeypatch.setattr(snapshots, "train_supernet", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr(Indicator, "__call__", lambda *a, **k: pytest.fail("rescored"))
+    assert main(argv) == 0
+    again = json.loads((out / "results.json").read_text())
+    assert again["runs"]["fair-bn"]["epochs"]["2"]["indicators"]["composite"]["kendall_tau"] == \
+        final["composite"]["kendall_tau"]
+
+
+def test_snapshots_resume_from_the_run_checkpoint(tmp_path):
+    from bnbench.datasets import load_dataset
+    from bnbench.train.config import TrainConfig
+    from bnbench.train.supernet import load_supernet, train_supernet
+
+    data = load_dataset("digits", train_fraction=0.2, seed=0)
+    cfg = TrainConfig(dataset="digits", channels=4, cells=1, epochs=2, batch_size=32, train_fraction=0.2)
+    snaps = ensure_snapshots(cfg, data, tmp_path / "run", [1, 2], progress=False)
+    assert snaps == {e: snapshot_path(tmp_path / "run", e) for e in (1, 2)}
+    straight = train_supernet(cfg, data, progress=False).model
+    resumed = load_supernet(snaps[2], data).model
+    assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in straight.state_dict().items())
+    assert load_supernet(snaps[1], data).resumed_from == 1
