@@ -161,7 +161,7 @@ def build_context(opts: RunOptions, indicators, name: str, truth, cfg: TrainConf
     from bnbench.utils.seed import resolve_device
 
     ctx = ScoringContext(space=None, network=net_spec(name, truth), seed=opts.seed, progress=opts.progress,
-                         options=dict(opts.scoring))
+                         options={**opts.scoring, "cache_dir": str(out)})  # cache_dir: per-architecture proxy store
     if needs(indicators, "data") or needs(indicators, "supernet"):
         ctx.dataset = load_dataset(name, opts.data_dir, resolve_device(opts.device),
                                    train_fraction=cfg.train_fraction, seed=cfg.seed)

@@ -46,7 +46,8 @@ def results(frame: pd.DataFrame) -> dict:
 
 def test_write_report_creates_all_files(tmp_path, frame, results):
     paths = write_report(tmp_path / "out", results, frame, "acc", INDICATORS)
-    expected = {"results.json", "scores.csv", "report.md", *(f"scatter_{n}.png" for n in INDICATORS)}
+    expected = {"results.json", "scores.csv", "report.md", "indicator_correlations.png",
+                *(f"scatter_{n}.png" for n in INDICATORS)}
     assert set(paths) == expected
     for name, path in paths.items():
         assert path == tmp_path / "out" / name and path.is_file() and path.stat().st_size > 0

@@ -51,6 +51,11 @@ def add_scoring(p: argparse.ArgumentParser, default: str | None) -> None:
                    help="comma-separated indicator names (see `bnbench indicators`)")
     g.add_argument("--calib-batches", type=int, default=4, help="supernet_acc: training batches for BN recalibration")
     g.add_argument("--val-images", type=int, default=1000, help="supernet_acc: validation images per subnet")
+    g.add_argument("--model-variant", choices=("official", "zc"), default="zc",
+                   help="network the zero-cost proxies score: zc = zero-cost-nas's NB201 model (cell BN without "
+                        "affine/running stats, conv bias), official = NB201's own (default: zc)")
+    g.add_argument("--zc-batch-size", type=int, default=64, help="zero-cost proxies: training images per architecture (default: 64)")
+    g.add_argument("--jobs", type=int, default=1, help="zero-cost proxies: parallel CPU worker processes (default: 1)")
     g.add_argument("--seed", type=int, default=0, help="seed of sampling, training and scoring (default: 0)")
     g.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
@@ -63,7 +68,9 @@ def run_options(args: argparse.Namespace):
                       benchmark=getattr(args, "benchmark", None), truth_split=getattr(args, "truth_split", "valid"),
                       truth_metric=getattr(args, "truth_metric", "accuracy"), truth_epochs=getattr(args, "truth_epochs", None),
                       indicators=getattr(args, "indicators", ""), seed=args.seed, supernet=getattr(args, "supernet", None),
-                      scoring={"calib_batches": getattr(args, "calib_batches", 4), "val_images": getattr(args, "val_images", 1000)},
+                      scoring={"calib_batches": getattr(args, "calib_batches", 4), "val_images": getattr(args, "val_images", 1000),
+                               "model_variant": getattr(args, "model_variant", "zc"),
+                               "zc_batch_size": getattr(args, "zc_batch_size", 64), "jobs": getattr(args, "jobs", 1)},
                       progress=not args.no_progress)
 
 

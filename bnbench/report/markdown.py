@@ -12,14 +12,17 @@ from .jsonable import to_jsonable
 from .table import ci_label, headers, status_notes, table_rows
 
 
-def write_markdown(out_dir: str | os.PathLike, results: dict[str, Any], figures: dict[str, str]) -> Path:
-    """Write ``out_dir/report.md``; ``figures`` maps indicator name -> image path relative to ``out_dir``."""
-    return atomic_write_text(Path(out_dir) / "report.md", render_markdown(results, figures))
+def write_markdown(out_dir: str | os.PathLike, results: dict[str, Any], figures: dict[str, str],
+                   heatmap: str | None = None) -> Path:
+    """Write ``out_dir/report.md``; ``figures`` maps indicator name -> image path relative to ``out_dir``;
+    ``heatmap`` is the indicator-by-indicator correlation image, if any."""
+    return atomic_write_text(Path(out_dir) / "report.md", render_markdown(results, figures, heatmap))
 
 
-def render_markdown(results: dict[str, Any], figures: dict[str, str]) -> str:
+def render_markdown(results: dict[str, Any], figures: dict[str, str], heatmap: str | None = None) -> str:
     """The report as Markdown text."""
-    parts = [_header(results), _ground_truth(results), _results(results), _notes(results), _figures(figures),
+    parts = [_header(results), _ground_truth(results), _results(results), _notes(results), _heatmap(heatmap),
+             _figures(figures),
              _json_section("Configuration", results.get("config")), _json_section("Seeds", results.get("seeds")),
              _versions(results.get("versions")), _json_section("Timings", results.get("timings"))]
     return "\n\n".join(p for p in parts if p).rstrip() + "\n"
@@ -67,6 +70,14 @@ def _notes(results: dict[str, Any]) -> str:
     if not notes:
         return "## Notes\n\nAll scores were finite and no indicator was constant."
     return "## Notes\n\n" + "\n".join(f"- **{label}**: {text}" for label, text in notes)
+
+
+def _heatmap(path: str | None) -> str:
+    if not path:
+        return ""
+    return ("## Indicator-by-indicator correlation\n\nSpearman rho between every pair of indicators and the "
+            "ground truth, each oriented so that higher is better, over the architectures where both are "
+            f"finite.\n\n![Spearman rho between indicators]({path})")
 
 
 def _figures(figures: dict[str, str]) -> str:

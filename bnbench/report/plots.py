@@ -68,6 +68,42 @@ def _title(score: np.ndarray, truth: np.ndarray, name: str, higher_is_better: bo
     return f"{name}  (n = {n_drawn})\n{line}" + (f"; {hidden} non-finite not shown" if hidden else "")
 
 
+HEATMAP = "indicator_correlations.png"
+
+
+def rank_correlation_matrix(df: pd.DataFrame, truth_col: str, indicators: dict[str, bool]) -> pd.DataFrame:
+    """Spearman rho between every pair of indicators (and the truth, first), each oriented so that higher is
+    better (lower-is-better scores negated); pairwise over the rows where both are finite."""
+    cols = {f"{name}" + ("" if hib else " (negated)"): _numeric(df[name]) * (1.0 if hib else -1.0)
+            for name, hib in indicators.items()}
+    frame = pd.DataFrame({truth_col: _numeric(df[truth_col]), **cols}).replace([np.inf, -np.inf], np.nan)
+    return frame.corr(method="spearman", min_periods=3)
+
+
+def correlation_heatmap(out_dir: str | os.PathLike, df: pd.DataFrame, truth_col: str,
+                        indicators: dict[str, bool]) -> str | None:
+    """Write the indicator-by-indicator Spearman heat map ``indicator_correlations.png``; ``None`` (nothing
+    written) with fewer than two indicators."""
+    if len(indicators) < 2:
+        return None
+    matrix = rank_correlation_matrix(df, truth_col, indicators)
+    n = len(matrix)
+    fig = Figure(figsize=(3.2 + 0.55 * n, 2.4 + 0.5 * n), dpi=110)
+    ax = fig.add_subplot()
+    image = ax.imshow(matrix.to_numpy(dtype=float), cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_xticks(range(n), matrix.columns, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n), matrix.index, fontsize=8)
+    if n <= 20:
+        for (i, j), value in np.ndenumerate(matrix.to_numpy(dtype=float)):
+            ax.text(j, i, "" if np.isnan(value) else f"{value:.2f}", ha="center", va="center", fontsize=6,
+                    color="white" if abs(value) > 0.6 else "black")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="Spearman rho")
+    ax.set_title("Spearman rho between indicators\n(each oriented so that higher is better)", fontsize=9)
+    fig.tight_layout()
+    atomic_write(Path(out_dir) / HEATMAP, lambda fh: FigureCanvasAgg(fig).print_png(fh), mode="wb")
+    return HEATMAP
+
+
 def _numeric(column: pd.Series) -> np.ndarray:
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bnbench.spaces.nb201 import arch
-from bnbench.spaces.nb201.model import Network, Supernet
+from bnbench.spaces.nb201.model import VARIANTS, Network, Supernet
 from bnbench.spaces.nb201.sampling import stratified_sample
 
 
@@ -16,6 +16,7 @@ class NB201Space:
     ops = arch.OPS
     num_edges = arch.NUM_EDGES
     num_archs = arch.NUM_ARCHS
+    variants = tuple(VARIANTS)  # stand-alone network variants (see bnbench.spaces.nb201.model)
 
     parse = staticmethod(arch.parse)
     to_str = staticmethod(arch.to_str)
@@ -31,6 +32,7 @@ class NB201Space:
         return pool[stratified_sample(pool, n, seed)]
 
     def network(self, ops, **kw) -> Network:
+        """Stand-alone network; ``kw``: C, N, num_classes, in_channels, fair, variant, bn (see Network)."""
         return Network(ops, **kw)
 
     def supernet(self, **kw) -> Supernet:

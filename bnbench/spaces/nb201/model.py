@@ -3,6 +3,21 @@
 Skeleton (Dong & Yang, ICLR 2020, Fig. 1): stem (3x3 conv + BN) -> N cells at C -> ResNet reduction
 -> N cells at 2C -> reduction -> N cells at 4C -> BN -> ReLU -> global average pool -> linear.
 Defaults C=16, N=5 reproduce the benchmark's networks and parameter counts exactly.
+
+Model variants of the stand-alone network (:data:`VARIANTS`):
+
+* ``official``: NB201's own network (cell ops end in an affine BN with running statistics; their
+  convs have no bias).
+* ``zc``: the network zero-cost-nas scores (Abdelfattah et al., ICLR 2021; SamsungLabs/zero-cost-nas
+  ``foresight/models/nasbench2``, read in NASLib's verbatim copy ``naslib/predictors/utils/models/
+  nasbench2.py`` + ``nasbench2_ops.py``): cell ops use
+  ``BatchNorm2d(affine=False, track_running_stats=False)`` and convs *with* a bias; the stem
+  (3x3 conv without bias + affine BN), both reduction blocks (affine, tracked BN; bias-free convs;
+  avg-pool + 1x1 conv shortcut) and the head (BN-ReLU-GAP-linear) are the official ones.
+
+``bn=False`` builds zero-cost-nas's ``get_prunable_copy(bn=False)`` (used by synflow): no BN in the
+stem, the cells or the head; the reduction blocks keep theirs, as the reference's ``reduction``
+module ignores ``use_bn``.
 """
 
 from __future__ import annotations
@@ -15,16 +30,20 @@ from torch import nn
 from bnbench.spaces.nb201.arch import EDGES, NUM_NODES, OPS, check
 from bnbench.spaces.nb201.ops import ResNetBlock, make_op
 
+VARIANTS: dict[str, dict[str, bool]] = {"official": dict(affine=True, track=True),
+                                        "zc": dict(affine=False, track=False)}  # cell-op BN settings
+
 
 class Cell(nn.Module):
     """A cell whose edges each hold the listed candidate ops (one op: stand-alone; all five: supernet)."""
 
-    def __init__(self, channels: int, ops: Sequence[Sequence[str]], fair: bool = False):
+    def __init__(self, channels: int, ops: Sequence[Sequence[str]], fair: bool = False, affine: bool = True,
+                 track: bool = True, use_bn: bool = True):
         super().__init__()
         self.channels = channels
         self.op_names = [list(names) for names in ops]
         self.edges = nn.ModuleList(
-            nn.ModuleList(make_op(name, channels, fair) for name in names) for names in ops
+            nn.ModuleList(make_op(name, channels, fair, affine, track, use_bn) for name in names) for names in ops
         )
 
     def forward(self, x: torch.Tensor, choice: Sequence[int]) -> torch.Tensor:
@@ -45,17 +64,18 @@ class Skeleton(nn.Module):
     """Stem, three stages of ``N`` cells joined by two reduction blocks, and the classifier head."""
 
     def __init__(self, make_cell: Callable[[int], Cell], C: int = 16, N: int = 5,
-                 num_classes: int = 10, in_channels: int = 3):
+                 num_classes: int = 10, in_channels: int = 3, use_bn: bool = True):
         super().__init__()
         self.C, self.N, self.num_classes = C, N, num_classes
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+        stem_bn = [nn.BatchNorm2d(C)] if use_bn else []
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, C, 3, padding=1, bias=False), *stem_bn)
         layers: list[nn.Module] = []
         for stage, width in enumerate((C, 2 * C, 4 * C)):
             if stage:
                 layers.append(ResNetBlock(width // 2, width))
             layers.extend(make_cell(width) for _ in range(N))
         self.layers = nn.ModuleList(layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(4 * C), nn.ReLU(inplace=False))
+        self.lastact = nn.Sequential(*([nn.BatchNorm2d(4 * C)] if use_bn else []), nn.ReLU(inplace=False))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(4 * C, num_classes)
 
@@ -74,13 +94,18 @@ class Skeleton(nn.Module):
 
 
 class Network(Skeleton):
-    """A stand-alone NB201 network for one cell (``arch``: 6 op indices)."""
+    """A stand-alone NB201 network for one cell (``arch``: 6 op indices); ``variant``/``bn``: see above."""
 
     def __init__(self, arch: Sequence[int], C: int = 16, N: int = 5, num_classes: int = 10,
-                 in_channels: int = 3, fair: bool = False):
-        self.arch = check(arch)
+                 in_channels: int = 3, fair: bool = False, variant: str = "official", bn: bool = True):
+        if variant not in VARIANTS:
+            from bnbench.errors import BnbenchError
+
+            raise BnbenchError(f"model variant {variant!r}: expected one of {', '.join(VARIANTS)}")
+        self.arch, self.variant = check(arch), variant
         ops = [[OPS[o]] for o in self.arch]
-        super().__init__(lambda c: Cell(c, ops, fair), C, N, num_classes, in_channels)
+        cell_bn = dict(VARIANTS[variant], use_bn=bn)
+        super().__init__(lambda c: Cell(c, ops, fair, **cell_bn), C, N, num_classes, in_channels, use_bn=bn)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits(x, [0] * len(EDGES))

@@ -20,15 +20,17 @@ def bn(channels: int, affine: bool = True, track: bool = True) -> nn.BatchNorm2d
 
 
 class ReLUConvBN(nn.Sequential):
-    """ReLU -> Conv -> BN; the conv carries a bias only when the BN has no affine parameters."""
+    """ReLU -> Conv -> BN; the conv carries a bias only when the BN has no affine parameters.
+
+    ``use_bn=False`` drops the BN (the conv keeps the bias rule), as zero-cost-nas builds its
+    ``bn=False`` copies for synflow.
+    """
 
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int,
-                 affine: bool = True, track: bool = True):
-        super().__init__(
-            nn.ReLU(inplace=False),
-            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=not affine),
-            bn(c_out, affine, track),
-        )
+                 affine: bool = True, track: bool = True, use_bn: bool = True):
+        layers = [nn.ReLU(inplace=False),
+                  nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=not affine)]
+        super().__init__(*layers, *([bn(c_out, affine, track)] if use_bn else []))
 
 
 class Zero(nn.Module):
@@ -38,19 +40,20 @@ class Zero(nn.Module):
         return x.mul(0.0)
 
 
-def make_op(name: str, channels: int, fair: bool = False, affine: bool = True, track: bool = True) -> nn.Module:
-    """One NB201 candidate op at stride 1 with ``channels`` in and out."""
+def make_op(name: str, channels: int, fair: bool = False, affine: bool = True, track: bool = True,
+            use_bn: bool = True) -> nn.Module:
+    """One NB201 candidate op at stride 1 with ``channels`` in and out (``use_bn``: see ReLUConvBN)."""
     if name == "none":
         return Zero()
     if name == "nor_conv_1x1":
-        return ReLUConvBN(channels, channels, 1, 1, 0, affine, track)
+        return ReLUConvBN(channels, channels, 1, 1, 0, affine, track, use_bn)
     if name == "nor_conv_3x3":
-        return ReLUConvBN(channels, channels, 3, 1, 1, affine, track)
+        return ReLUConvBN(channels, channels, 3, 1, 1, affine, track, use_bn)
     if name == "skip_connect":
-        return nn.Sequential(bn(channels)) if fair else nn.Identity()
+        return nn.Sequential(bn(channels)) if fair and use_bn else nn.Identity()
     if name == "avg_pool_3x3":
         pool = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
-        return nn.Sequential(pool, bn(channels)) if fair else pool
+        return nn.Sequential(pool, bn(channels)) if fair and use_bn else pool
     from bnbench.errors import ArchError
 
     raise ArchError(f"unknown NB201 op {name!r}")

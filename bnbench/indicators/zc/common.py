@@ -1,0 +1,142 @@
+"""Shared plumbing of the zero-cost proxies: the per-architecture network factory, the scoring batch,
+the weight layers the pruning-at-init scores sum over, and the loss / input-Jacobian passes.
+
+Every proxy is a function ``proxy(make, batch) -> float`` written against
+
+* ``make(bn=True, init=None, **overrides)``: a *freshly initialised* network for one architecture, built by the
+  search-space adapter (``space.network(arch, variant=..., bn=..., C=..., N=..., num_classes=...,
+  in_channels=...)``) under the architecture's own seed, on the batch's device, in train mode
+  (every reference computes its score on a network in train mode, BN on batch statistics). Each call
+  rebuilds the same initial weights, so a proxy may mutate what it gets; ``init(model)``, if given,
+  re-initialises it from the same seeded random stream.
+* ``batch``: a :class:`Batch` of normalised training images (or only an input shape for data-free
+  proxies), identical for every architecture.
+
+Nothing here knows NB201; a search space only needs ``network``, ``to_str`` and ``variants``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NetFactory = Callable[..., nn.Module]
+DEFAULT_VARIANT = "zc"
+DEFAULT_BATCH = 64
+
+
+class Undefined(ArithmeticError):
+    """The proxy has no defined value for this architecture (e.g. a singular kernel); the message says why."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What every architecture is scored on: images ``x`` (N x C x H x W, normalised) and labels ``y``,
+    or ``x = y = None`` with only ``shape`` for data-free proxies; ``key`` identifies it in the store."""
+
+    shape: tuple[int, ...]
+    num_classes: int
+    seed: int
+    key: str
+    x: torch.Tensor | None = None
+    y: torch.Tensor | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    where: str = "cpu"  # device of a shape-only batch
+
+    @property
+    def device(self) -> torch.device:
+        return self.x.device if self.x is not None else torch.device(self.where)
+
+
+def digest(*parts: Any) -> str:
+    """Short stable hash of tensors / arrays / JSON-able values."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, torch.Tensor):
+            part = part.detach().cpu().contiguous().numpy()
+        h.update(part.tobytes() if isinstance(part, np.ndarray) else repr(part).encode())
+    return h.hexdigest()[:16]
+
+
+def batch_size(ctx) -> int:
+    return int(ctx.options.get("zc_batch_size", DEFAULT_BATCH))
+
+
+def shape_batch(ctx) -> Batch:
+    """Input shape only (data-free proxies): ``zc_batch_size`` x in_channels x resolution^2, on the
+    dataset's device when there is a dataset."""
+    net = ctx.network
+    shape = (batch_size(ctx), net.in_channels, net.resolution, net.resolution)
+    where = str(ctx.dataset.train.x.device) if ctx.dataset is not None else "cpu"
+    return Batch(shape, net.num_classes, ctx.seed, digest("shape", shape, net.__dict__, ctx.seed), where=where)
+
+
+def image_batch(ctx, **options: Any) -> Batch:
+    """``zc_batch_size`` training images chosen by a ``ctx.seed`` permutation, normalised, un-augmented,
+    resized to the scored network's resolution (as :func:`bnbench.indicators.supernet_acc.fixed_images`).
+    ``options`` (proxy settings) are passed on in ``Batch.options`` and enter the batch key."""
+    from bnbench.datasets import BatchAugmenter
+    from bnbench.indicators.supernet_acc import fixed_images
+
+    data, net = ctx.dataset, ctx.network
+    augmenter = BatchAugmenter(data.mean, data.std, data.augment, net.resolution)
+    x, y = fixed_images(data.train, batch_size(ctx), augmenter, ctx.seed)
+    key = digest("images", x, y, net.__dict__, ctx.seed, sorted(options.items()))
+    return Batch(tuple(x.shape), net.num_classes, ctx.seed, key, x, y, options)
+
+
+def arch_seed(seed: int, arch: str) -> int:
+    """Initialisation seed of one architecture: independent of scoring order, process and ``--jobs``."""
+    return int(hashlib.sha256(f"{seed}:{arch}".encode()).hexdigest()[:8], 16)
+
+
+def network_factory(space: Any, net: Any, variant: str, arch: Any, seed: int,
+                    device: torch.device | str = "cpu") -> NetFactory:
+    """``make(bn=True, init=None, **overrides)`` for one architecture (see the module docstring)."""
+
+    def make(bn: bool = True, init: Callable[[nn.Module], None] | None = None, **overrides: Any) -> nn.Module:
+        kw = dict(C=net.channels, N=net.cells, num_classes=net.num_classes, in_channels=net.in_channels)
+        kw.update(overrides)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = space.network(arch, variant=variant, bn=bn, **kw)
+            if init is not None:
+                init(model)  # a proxy's own re-initialisation, drawn from the same seeded stream
+        return model.to(device).train()
+
+    return make
+
+
+def weight_layers(net: nn.Module) -> list[nn.Module]:
+    """Conv and linear layers: the ones zero-cost-nas's ``get_layer_metric_array`` sums over."""
+    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def grad_or_zero(weight: torch.Tensor) -> torch.Tensor:
+    return weight.grad if weight.grad is not None else torch.zeros_like(weight)
+
+
+def loss_backward(net: nn.Module, batch: Batch) -> torch.Tensor:
+    """One forward/backward of the mean cross-entropy on the batch (gradients left in ``.grad``)."""
+    net.zero_grad()
+    loss = F.cross_entropy(net(batch.x), batch.y)
+    loss.backward()
+    return loss
+
+
+def input_jacobian(net: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Rows d(sum of logits of sample i) / d(input i), flattened: N x (C H W), float64 (zeros when the
+    output does not depend on the input, e.g. a cell with no path from input to output)."""
+    x = x.detach().clone().requires_grad_(True)
+    net.zero_grad()
+    out = net(x)
+    if out.requires_grad:
+        out.backward(torch.ones_like(out))
+    grad = x.grad if x.grad is not None else torch.zeros_like(x)
+    return grad.reshape(len(x), -1).double().cpu().numpy()
