@@ -4,7 +4,7 @@ BN-NAS (Chen et al., ICCV 2021) reports evaluation >600,000x faster than one-sho
 script times both on this machine from the same supernet (C=16, N=5, 32x32 synthetic CIFAR-shaped
 data unless --data-dir is given) and prints the ratio per architecture.
 
-    python benchmarks/scoring_speed.py [--data-dir ../shared/data/cifar10] [--archs 20]
+    python benchmarks/scoring_speed.py [--data-dir ../shared/data/cifar10] [--archs 20] [--device cuda]
 """
 
 from __future__ import annotations
@@ -30,16 +30,23 @@ def synthetic(n: int = 2048) -> Dataset:
     return Dataset("synthetic", split(n), split(n), 10, (0.5,) * 3, (0.25,) * 3, 32, AugmentConfig(), "synthetic 32x32")
 
 
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data-dir", default=None)
     p.add_argument("--archs", type=int, default=20, help="architectures timed for supernet_acc")
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--val-images", type=int, default=1000)
+    p.add_argument("--device", default="cpu")
     args = p.parse_args()
     data = load_dataset("cifar10-valid", args.data_dir) if args.data_dir else synthetic()
+    data = data.to(args.device)
     cfg = TrainConfig(dataset=data.name, channels=16, cells=5, batch_size=64)
-    result = TrainResult(build_supernet(cfg, data).eval(), cfg)
+    result = TrainResult(build_supernet(cfg, data).to(args.device).eval(), cfg)
     space = get_space("nb201")
     every = space.all_archs()
     ctx = ScoringContext(space=space, dataset=data, supernet=result, progress=False,
@@ -51,11 +58,15 @@ def main() -> None:
         bn(every, ctx)
         times.append(time.perf_counter() - start)
     bn_all = statistics.median(times)
+    get("supernet_acc")(space.sample(2, 1), ctx)  # warm-up
+    sync(args.device)
     start = time.perf_counter()
     get("supernet_acc")(space.sample(args.archs, 0), ctx)
+    sync(args.device)
     acc_each = (time.perf_counter() - start) / args.archs
     bn_each = bn_all / len(every)
-    print(f"threads: {torch.get_num_threads()}  data: {data.description}")
+    where = torch.cuda.get_device_name() if args.device.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
+    print(f"device: {where}  data: {data.description}")
     print(f"bn: all {len(every)} cells in {bn_all * 1e3:.2f} ms (median of {args.repeats}) = {bn_each * 1e6:.3f} us/arch")
     print(f"supernet_acc: {acc_each:.3f} s/arch (4 x 64 calibration images, {args.val_images} validation images)")
     print(f"ratio supernet_acc / bn per architecture: {acc_each / bn_each:,.0f}x")

@@ -11,7 +11,8 @@ def register(sub) -> None:
 def run(args) -> int:
     from bnbench.indicators import REGISTRY
 
+    width = max(map(len, REGISTRY))
     for name, ind in sorted(REGISTRY.items()):
         needs = ", ".join(sorted(ind.needs)) or "nothing"
-        print(f"{name:14s} {ind.direction:>6s} is better   needs {needs:14s} {ind.summary}")
+        print(f"{name:{width}s} {ind.direction:>6s} is better   needs {needs:15s} {ind.summary}")
     return 0
