@@ -25,7 +25,7 @@ from bnbench.utils.io import atomic_write_json
 DATASET_SHAPES = {"cifar10-valid": (10, 3, 32), "cifar10": (10, 3, 32), "cifar100": (100, 3, 32),
                   "ImageNet16-120": (120, 3, 16), "digits": (10, 1, 8)}
 # Supernet presets: the embedded digits default is sized to finish in well under 3 minutes on 2 cores.
-PRESETS = {"digits": dict(channels=8, cells=1, epochs=30, batch_size=64),
+PRESETS = {"digits": dict(channels=16, cells=2, epochs=30, batch_size=64),
            "default": dict(channels=16, cells=5, epochs=10, batch_size=64)}
 
 

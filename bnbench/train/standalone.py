@@ -8,6 +8,7 @@ import torch
 from bnbench.datasets import BatchAugmenter, ImageSplit, iterate_batches
 from bnbench.spaces.nb201.model import Network
 from bnbench.train import loop
+from bnbench.utils.seed import deterministic_cuda
 from bnbench.train.config import TrainConfig
 
 
@@ -25,6 +26,8 @@ def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, me
     is seeded from ``seed``.
     """
     torch.manual_seed(seed)
+    if train.x.device.type == "cuda":
+        deterministic_cuda()
     net = Network(ops, C=cfg.channels, N=cfg.cells, num_classes=num_classes, in_channels=train.x.shape[1])
     net = net.to(train.x.device)
     optimizer = loop.sgd(list(net.parameters()), cfg.lr, cfg.momentum, cfg.weight_decay)

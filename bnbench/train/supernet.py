@@ -26,6 +26,7 @@ from bnbench.train.config import TrainConfig
 from bnbench.train.params import select_trainable
 from bnbench.utils.env import package_versions
 from bnbench.utils.io import atomic_torch_save
+from bnbench.utils.seed import deterministic_cuda
 
 CHECKPOINT = "supernet.pt"
 
@@ -59,6 +60,8 @@ def train_supernet(cfg: TrainConfig, dataset: Dataset, out_dir: str | Path | Non
                    progress: bool = True, stop_after: int | None = None) -> TrainResult:
     """Train (or resume) a supernet; with ``out_dir`` a checkpoint is written atomically after every epoch."""
     device = dataset.train.x.device
+    if device.type == "cuda":
+        deterministic_cuda()
     model = build_supernet(cfg, dataset).to(device)
     optimizer = loop.sgd(select_trainable(model, cfg.train_mode, cfg.bn_scope), cfg.lr, cfg.momentum, cfg.weight_decay)
     result = TrainResult(model, cfg)

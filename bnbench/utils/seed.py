@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -27,3 +28,13 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name not in ("cpu",) and not name.startswith("cuda"):
         raise BnbenchError(f"--device {name}: expected auto, cpu or cuda[:N]")
     return torch.device(name)
+
+
+def deterministic_cuda() -> None:
+    """Make CUDA kernels deterministic (cuDNN's fixed algorithms, cuBLAS workspace) so that a seeded
+    training, and a resumed one, give the same weights on a GPU as they do on the CPU. Ops without a
+    deterministic CUDA kernel warn instead of failing."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(True, warn_only=True)

@@ -60,6 +60,14 @@ class Cell(nn.Module):
         return nodes[-1]
 
 
+class GlobalAvgPool(nn.Module):
+    """Global average pooling as a mean over H and W (NB201's ``AdaptiveAvgPool2d(1)``, whose CUDA
+    backward is not deterministic)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3), keepdim=True)
+
+
 class Skeleton(nn.Module):
     """Stem, three stages of ``N`` cells joined by two reduction blocks, and the classifier head."""
 
@@ -76,7 +84,7 @@ class Skeleton(nn.Module):
             layers.extend(make_cell(width) for _ in range(N))
         self.layers = nn.ModuleList(layers)
         self.lastact = nn.Sequential(*([nn.BatchNorm2d(4 * C)] if use_bn else []), nn.ReLU(inplace=False))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.global_pooling = GlobalAvgPool()
         self.classifier = nn.Linear(4 * C, num_classes)
 
     def cells(self) -> list[Cell]:
