@@ -60,9 +60,12 @@ class Cell(nn.Module):
         return nodes[-1]
 
 
-class GlobalAvgPool(nn.Module):
-    """Global average pooling as a mean over H and W (NB201's ``AdaptiveAvgPool2d(1)``, whose CUDA
-    backward is not deterministic)."""
+class GlobalAvgPool(nn.AdaptiveAvgPool2d):
+    """NB201's ``AdaptiveAvgPool2d(1)`` computed as a mean over H and W (the same values; the CUDA
+    backward of adaptive pooling is not deterministic, a mean's is)."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean((2, 3), keepdim=True)
