@@ -12,7 +12,6 @@ import argparse
 import tempfile
 import time
 
-import torch
 
 from bnbench.datasets import load_dataset
 from bnbench.train.config import TrainConfig

@@ -11,13 +11,7 @@ from bnbench.study import analysis
 from bnbench.study.snapshots import ensure_snapshots, snapshot_path
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny nets on a shared 2-core machine: one torch thread avoids oversubscription stalls."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def fake_truth(path, n: int = 150, seed: int = 0):

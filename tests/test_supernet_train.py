@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from bnbench.datasets import load_dataset
 from bnbench.errors import BnbenchError

@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from bnbench.cli import main
 from bnbench.datasets import load_dataset
@@ -19,12 +18,8 @@ SPACE = get_space("nb201")
 
 
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch):
+def isolated(monkeypatch, one_thread):
     monkeypatch.delenv("BNBENCH_CACHE", raising=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ enumeration order, *not* the benchmark's own index, which comes from the ground-
 
 from __future__ import annotations
 
-import itertools
 import re
 from typing import Iterable, Sequence
 
