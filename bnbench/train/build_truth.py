@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing as mp
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from bnbench.spaces import get_space
 from bnbench.train.config import TrainConfig
 from bnbench.train.standalone import run_seed, train_network
 from bnbench.utils.env import package_versions
+from bnbench.utils.jsonl import append_jsonl, read_jsonl
 
 
 @dataclass
@@ -87,25 +87,7 @@ def _run(task: tuple[str, int, int]) -> dict:
 
 def read_runs(path: Path, key: str) -> dict[tuple[str, int, int], dict]:
     """Finished runs with a matching config key; a torn last line (killed mid-write) is ignored."""
-    runs: dict = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if rec.get("key") == key:
-                runs[(rec["arch"], rec["seed"], rec["fold"])] = rec
-    return runs
-
-
-def _end_torn_line(log: Path) -> None:
-    """Terminate a last line torn by a kill, so the next appended record starts on its own line."""
-    if log.exists() and log.stat().st_size:
-        with open(log, "rb+") as fh:
-            fh.seek(-1, os.SEEK_END)
-            if fh.read(1) != b"\n":
-                fh.write(b"\n")
+    return {(rec["arch"], rec["seed"], rec["fold"]): rec for rec in read_jsonl(path)[0] if rec.get("key") == key}
 
 
 def build_truth(cfg: BuildConfig, out: str | Path, data_dir: str | None = None, jobs: int = 1,
@@ -117,13 +99,9 @@ def build_truth(cfg: BuildConfig, out: str | Path, data_dir: str | None = None, 
     log = out.with_name(out.name + ".runs.jsonl")
     runs = read_runs(log, cfg.key())
     todo = [(a, s, f) for a in archs for s in cfg.seeds for f in range(cfg.folds) if (a, s, f) not in runs]
-    log.parent.mkdir(parents=True, exist_ok=True)
-    _end_torn_line(log)
-    with open(log, "a") as fh, mp.get_context("fork").Pool(jobs, _init_worker, (cfg, data_dir)) as pool:
-        for rec in tqdm(pool.imap_unordered(_run, todo), total=len(todo), desc="truth build", disable=not progress):
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+    with mp.get_context("fork").Pool(jobs, _init_worker, (cfg, data_dir)) as pool:
+        done = pool.imap_unordered(_run, todo)
+        for rec in tqdm(append_jsonl(log, done), total=len(todo), desc="truth build", disable=not progress):
             runs[(rec["arch"], rec["seed"], rec["fold"])] = rec
     return _write(cfg, out, archs, runs)
 

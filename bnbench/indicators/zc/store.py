@@ -15,13 +15,13 @@ The file is ``$BNBENCH_CACHE/zc_scores.jsonl`` when that variable is set (shared
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
 from typing import Any, Iterable
 
 from bnbench.errors import BnbenchError
+from bnbench.utils.jsonl import append_jsonl, read_jsonl
 
 FILENAME = "zc_scores.jsonl"
 KEY_FIELDS = ("arch", "proxy", "variant", "seed", "batch")
@@ -53,14 +53,12 @@ class ScoreStore:
             self._load()
 
     def _load(self) -> None:
-        for line in self.path.read_text().splitlines():
-            if not line.strip():
-                continue
+        records, self.torn = read_jsonl(self.path)
+        for record in records:
             try:
-                record = json.loads(line)
                 self.records[record_key(record)] = record
-            except (json.JSONDecodeError, KeyError, TypeError):
-                self.torn += 1  # a line cut short by a kill, or not ours
+            except KeyError:
+                self.torn += 1  # not one of ours
         if self.torn:
             log.warning("%s: skipped %d unreadable line(s) (a run killed mid-write); they will be recomputed",
                         self.path, self.torn)
@@ -78,16 +76,7 @@ class ScoreStore:
                 self.records[record_key(record)] = record
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a+b") as fh:
-                if fh.tell() > 0:
-                    fh.seek(-1, os.SEEK_END)
-                    if fh.read(1) != b"\n":
-                        fh.write(b"\n")  # terminate a torn last line before appending
-                for record in records:
-                    fh.write((json.dumps(record, allow_nan=False) + "\n").encode())
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                    self.records[record_key(record)] = record
+            for record in append_jsonl(self.path, records):
+                self.records[record_key(record)] = record
         except OSError as err:
             raise BnbenchError(f"cannot write the proxy score store {self.path}: {err.strerror or err}") from None
