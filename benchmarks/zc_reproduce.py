@@ -1,15 +1,17 @@
 """Reproduce Abdelfattah et al. (ICLR 2021), Table/Fig. NB201 CIFAR-10: Spearman rho of zero-cost proxies.
 
 NB201 cifar10-valid validation accuracy (200 epochs) on a stratified sample of cells, batch of 64
-un-augmented training images, fixed seed, the ``zc`` model variant; writes the usual correlate outputs
+training images, fixed seed, the ``zc`` model variant. ``--zc-batch per-arch`` (default) is the
+reference protocol: each architecture gets its own random, randomly cropped and flipped batch (as
+zero-cost-nas's ``next(iter(train_loader))``); ``fixed`` scores every cell on one un-augmented batch. Writes the usual correlate outputs
 (results.json, scores.csv, report.md, plots) plus ``zc_reproduction.md``: our rho and tau beside the
 published rho. Finished architectures are kept in ``<out>/zc_scores.jsonl``: rerun to resume.
 
     python benchmarks/zc_reproduce.py --data-dir ../shared/data/cifar10 \\
         --benchmark ../shared/data/nb201/nb201-v1_1-cifar10-valid-200ep.csv --sample-archs 1000 [--jobs 2]
 
-``--export-data FILE`` writes the few training images the scoring reads (everything else zeroed, so
-it compresses to a few MB) for a machine without the dataset; ``--data-file FILE`` scores from it.
+``--export-data FILE`` writes the few training images the ``fixed`` policy reads (everything else
+zeroed, so it compresses to a few MB) for a machine without the dataset; ``--data-file FILE`` scores from it.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def batch_keys(dataset: Dataset, args) -> tuple[str, str]:
     from bnbench.indicators.zc.te_linear_regions import crop_batch
 
     ctx = ScoringContext(space=None, network=net_spec(NAME), dataset=dataset, seed=args.seed,
-                         options={"zc_batch_size": args.batch_size})
+                         options={"zc_batch_size": args.batch_size, "zc_batch": "fixed"})
     return image_batch(ctx).key, crop_batch(ctx).key
 
 
@@ -83,7 +85,7 @@ def table(results: dict, seconds: dict[str, float]) -> str:
     cfg = results["config"]
     return ("# Zero-cost proxies on NB201 CIFAR-10 (cifar10-valid, 200-epoch validation accuracy)\n\n"
             f"{results['ground_truth']['n']} stratified cells (seed {results['seeds']['sample']}), batch "
-            f"{cfg['scoring'].get('zc_batch_size')}, model variant `{cfg['scoring'].get('model_variant')}`. Published: "
+            f"{cfg['scoring'].get('zc_batch_size')} ({cfg['scoring'].get('zc_batch')} batch policy), model variant `{cfg['scoring'].get('model_variant')}`. Published: "
             "Abdelfattah et al., ICLR 2021 (all 15,625 cells, Spearman rho).\n\n" + markdown_table(head, rows) + "\n")
 
 
@@ -97,6 +99,8 @@ def main() -> None:
     p.add_argument("--proxies", default=",".join(PUBLISHED))
     p.add_argument("--variant", default="zc")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--zc-batch", choices=("per-arch", "fixed"), default="per-arch",
+                   help="per-arch: a random augmented batch per cell, as the reference (default); fixed: one batch")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--device", default="cpu")
@@ -105,6 +109,8 @@ def main() -> None:
     p.add_argument("--out", default="runs/zc-reproduce")
     args = p.parse_args()
     if args.export_data:
+        if args.zc_batch != "fixed":
+            raise SystemExit("--export-data keeps only the images of the fixed batch policy: add --zc-batch fixed")
         data = load_dataset(NAME, args.data_dir)
         export_data(data, args.seed, args.batch_size, 3000, args.export_data)
         if batch_keys(data, args) != batch_keys(load_data_file(args.export_data), args):
@@ -112,7 +118,8 @@ def main() -> None:
         print(f"wrote {args.export_data}")
         return
     torch.set_num_threads(args.threads)
-    scoring = {"model_variant": args.variant, "zc_batch_size": args.batch_size, "jobs": args.jobs}
+    scoring = {"model_variant": args.variant, "zc_batch_size": args.batch_size, "zc_batch": args.zc_batch,
+               "jobs": args.jobs}
     opts = RunOptions(dataset=NAME, data_dir=args.data_dir, device=args.device, benchmark=args.benchmark,
                       indicators=args.proxies, sample_archs=args.sample_archs, seed=args.seed, out=args.out,
                       n_boot=args.bootstrap, scoring=scoring)

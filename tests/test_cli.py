@@ -100,3 +100,17 @@ def test_correlate_from_scores_csv(tmp_path, capsys):
     assert res["indicators"]["params"]["kendall_tau"] == pytest.approx(1.0)
     assert res["indicators"]["flops"]["status"] == "constant" and res["indicators"]["flops"]["kendall_tau"] is None
     assert "cifar10-valid / validation / 200 epochs" in res["ground_truth"]["description"]
+
+
+@pytest.mark.parametrize("command", ["correlate", "score", "study fairness"])
+def test_scoring_options_reach_the_run_options(command):
+    """correlate, score and the study take the same scoring options (composite, zero-cost, supernet_acc)."""
+    from bnbench.cli import build_parser, common
+
+    argv = command.split() + ["--indicators", "composite", "--mc-batches", "2", "--ntk-samples", "8",
+                              "--composite-weights", "trainability=1,uncertainty=1", "--zc-batch", "per-arch",
+                              "--calib-batches", "3", "--out", "unused"]
+    scoring = common.run_options(build_parser().parse_args(argv)).scoring
+    assert scoring["mc_batches"] == 2 and scoring["ntk_samples"] == 8 and "probe_images" not in scoring
+    assert scoring["composite_weights"] == "trainability=1,uncertainty=1"
+    assert scoring["zc_batch"] == "per-arch" and scoring["calib_batches"] == 3

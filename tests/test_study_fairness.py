@@ -71,7 +71,8 @@ def test_fairness_study_end_to_end_and_resume(tmp_path, monkeypatch):
     freqs = results["runs"]["original-bn"]["top_ops"]
     assert set(freqs) == set(final) | {"truth"} and sum(freqs["truth"].values()) == pytest.approx(1)
     report = (out / "report.md").read_text()
-    for part in ("## 1.", "## 2.", "## 3.", "## 4.", "tau_bars.png", "curve.png", "top_ops_fair-bn.png"):
+    for part in ("## What the measurement shows", "**Fairness.**", "**BN-only vs full training**", "## 1.", "## 2.",
+                 "## 3.", "## 4.", "tau_bars.png", "curve.png", "top_ops_fair-bn.png"):
         assert part in report
     for png in ("tau_bars.png", "curve.png", "top_ops_original-bn.png", "top_ops_fair-bn.png"):
         assert (out / png).stat().st_size > 1000
@@ -101,3 +102,37 @@ def test_snapshots_resume_from_the_run_checkpoint(tmp_path):
     resumed = load_supernet(snaps[2], data).model
     assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in straight.state_dict().items())
     assert load_supernet(snaps[1], data).resumed_from == 1
+
+
+def _results(bn_curve, full_curve, fair_bn_tau=0.1):
+    """A minimal study results dict: taus of ``bn`` per (train s) on the two training curves."""
+    from bnbench.spaces.nb201.arch import OPS
+
+    def epochs(curve):
+        return {str(i + 1): {"train_s": s, "indicators": {"bn": {"kendall_tau": t}, "params": {"kendall_tau": 0.5}}}
+                for i, (s, t) in enumerate(curve)}
+
+    conv_heavy = dict(zip(OPS, (0.0, 0.1, 0.4, 0.4, 0.1)))
+    truth = dict(zip(OPS, (0.1, 0.2, 0.3, 0.3, 0.1)))
+    free_heavy = dict(zip(OPS, (0.0, 0.5, 0.1, 0.1, 0.3)))
+    choice = {"chosen": {"trainability": 1.0}, "label": "trainability", "report": {"kendall_tau": 0.61}}
+    return {"config": {"top": 50}, "runs": {
+        "original-bn": {"epochs": epochs(bn_curve), "top_ops": {"bn": conv_heavy, "truth": truth},
+                        "composite_choice": choice},
+        "fair-bn": {"epochs": {"10": {"train_s": 1, "indicators": {"bn": {"kendall_tau": fair_bn_tau}}}},
+                    "top_ops": {"bn": free_heavy, "truth": truth}},
+        "original-full": {"epochs": epochs(full_curve), "top_ops": {}}}}
+
+
+def test_findings_are_computed_from_the_numbers():
+    from bnbench.study.findings import findings
+
+    text = "\n".join(findings(_results([(10, 0.48), (20, 0.50)], [(100, 0.30), (200, 0.49)])))
+    assert "over-selects convolutions: 80%" in text and "swings to parameter-free ops" in text
+    assert "loses most of its ranking: tau 0.500 -> 0.100" in text
+    assert "trainability, tau 0.610 (meets the 0.60 target, above params (0.500))" in text
+    assert "bn: best tau 0.500; BN-only reaches it after 10 s, full training after 200 s: 20.0x, which supports" in text
+    slow = "\n".join(findings(_results([(10, 0.30), (20, 0.50)], [(12, 0.50), (24, 0.50)], fair_bn_tau=0.49)))
+    assert "1.2x, which does not support" in slow and "keeps its ranking" in slow
+    never = "\n".join(findings(_results([(10, 0.2), (20, 0.2)], [(12, 0.5), (24, 0.5)])))
+    assert "BN-only training never reaches 0.480" in never

@@ -98,3 +98,30 @@ def test_cli_rejects_bad_jobs(tmp_path, capsys):
     code = main(["score", "--indicators", "synflow", "--archs", "2", "--jobs", "0", "--out", str(tmp_path / "s.csv")])
     err = capsys.readouterr().err
     assert code == 2 and "--jobs 0" in err and err.count("\n") == 1
+
+
+def test_per_arch_batch_policy(tmp_path, digits):
+    """per-arch: each cell its own seeded augmented draw (same for every proxy and any --jobs), stored
+    under its own key beside the fixed batch's."""
+    from bnbench.indicators.zc.common import image_batch
+
+    ctx = context(digits, tmp_path, zc_batch="per-arch")
+    batch = image_batch(ctx)
+    a, b = (batch.for_arch(SPACE.to_str(o)) for o in SPACE.sample(2, 4))
+    assert a.x.shape == (16, 1, 8, 8) and not np.allclose(a.x, b.x)
+    np.testing.assert_array_equal(batch.for_arch(SPACE.to_str(SPACE.sample(2, 4)[0])).x, a.x)
+    assert image_batch(context(digits, zc_batch="fixed")).for_arch("x").key != batch.key
+    ops = SPACE.sample(4, 5)
+    serial = get("snip")(ops, context(digits, tmp_path, zc_batch="per-arch"))
+    fixed = get("snip")(ops, context(digits, tmp_path))
+    parallel = get("snip")(ops, context(digits, zc_batch="per-arch", jobs=2))
+    np.testing.assert_array_equal(parallel, serial)
+    assert not np.allclose(serial, fixed)
+    assert len((tmp_path / FILENAME).read_text().splitlines()) == 8
+
+
+def test_unknown_batch_policy_is_one_line_error(digits):
+    from bnbench.errors import BnbenchError
+
+    with pytest.raises(BnbenchError, match="--zc-batch 'random'"):
+        get("snip")(SPACE.sample(1, 0), context(digits, zc_batch="random"))

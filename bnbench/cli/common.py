@@ -49,29 +49,58 @@ def add_scoring(p: argparse.ArgumentParser, default: str | None) -> None:
     g = p.add_argument_group("indicators")
     g.add_argument("--indicators", default=default, required=default is None,
                    help="comma-separated indicator names (see `bnbench indicators`)")
-    g.add_argument("--calib-batches", type=int, default=4, help="supernet_acc: training batches for BN recalibration")
-    g.add_argument("--val-images", type=int, default=1000, help="supernet_acc: validation images per subnet")
-    g.add_argument("--model-variant", choices=("official", "zc"), default="zc",
-                   help="network the zero-cost proxies score: zc = zero-cost-nas's NB201 model (cell BN without "
-                        "affine/running stats, conv bias), official = NB201's own (default: zc)")
-    g.add_argument("--zc-batch-size", type=int, default=64, help="zero-cost proxies: training images per architecture (default: 64)")
-    g.add_argument("--jobs", type=int, default=1, help="zero-cost proxies: parallel CPU worker processes (default: 1)")
+    add_scoring_options(g)
     g.add_argument("--seed", type=int, default=0, help="seed of sampling, training and scoring (default: 0)")
     g.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
-def run_options(args: argparse.Namespace):
+def add_scoring_options(g) -> None:
+    """Per-indicator settings (supernet_acc, the composite terms, the zero-cost proxies)."""
+    g.add_argument("--calib-batches", type=int, default=4, help="supernet_acc: training batches for BN recalibration")
+    g.add_argument("--val-images", type=int, default=1000, help="supernet_acc: validation images per subnet")
+    for name, what in COMPOSITE_OPTIONS.items():
+        g.add_argument(f"--{name.replace('_', '-')}", type=int, default=None, help=f"composite terms: {what}")
+    g.add_argument("--composite-weights", default=None,
+                   help="composite: term weights, e.g. 'trainability=1,uncertainty=1' (default: 1 each)")
+    g.add_argument("--model-variant", choices=("official", "zc"), default="zc",
+                   help="network the zero-cost proxies score: zc = zero-cost-nas's NB201 model (cell BN without "
+                        "affine/running stats, conv bias), official = NB201's own (default: zc)")
+    g.add_argument("--zc-batch-size", type=int, default=64, help="zero-cost proxies: training images per architecture (default: 64)")
+    g.add_argument("--zc-batch", choices=("fixed", "per-arch"), default="fixed",
+                   help="zero-cost proxies: one un-augmented batch for every architecture (fixed), or a random "
+                        "augmented batch per architecture as zero-cost-nas draws it (per-arch) (default: fixed)")
+    g.add_argument("--jobs", type=int, default=1, help="zero-cost proxies: parallel CPU worker processes (default: 1)")
+
+
+COMPOSITE_OPTIONS = {"mc_batches": "MC-BatchNorm draws K (default 4)",
+                     "mc_batch_size": "images per MC-BN draw (default: the supernet's batch size, at most 64)",
+                     "probe_images": "validation images of expressivity/uncertainty (default 64)",
+                     "ntk_samples": "training images of the trainability NTK (default 32)"}
+
+
+def scoring_options(args: argparse.Namespace) -> dict:
+    """The ``ScoringContext.options`` a parsed command line gives (composite options only where set)."""
+    options = {"calib_batches": args.calib_batches, "val_images": args.val_images, "model_variant": args.model_variant,
+               "zc_batch_size": args.zc_batch_size, "zc_batch": args.zc_batch, "jobs": args.jobs}
+    options.update({k: getattr(args, k) for k in COMPOSITE_OPTIONS if getattr(args, k) is not None})
+    if args.composite_weights is not None:
+        options["composite_weights"] = args.composite_weights
+    return options
+
+
+def run_options(args: argparse.Namespace, **overrides):
     """The shared options of a parsed command line as a :class:`bnbench.experiment.RunOptions`."""
     from bnbench.experiment import RunOptions
 
-    return RunOptions(space=args.space, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
-                      benchmark=getattr(args, "benchmark", None), truth_split=getattr(args, "truth_split", "valid"),
-                      truth_metric=getattr(args, "truth_metric", "accuracy"), truth_epochs=getattr(args, "truth_epochs", None),
-                      indicators=getattr(args, "indicators", ""), seed=args.seed, supernet=getattr(args, "supernet", None),
-                      scoring={"calib_batches": getattr(args, "calib_batches", 4), "val_images": getattr(args, "val_images", 1000),
-                               "model_variant": getattr(args, "model_variant", "zc"),
-                               "zc_batch_size": getattr(args, "zc_batch_size", 64), "jobs": getattr(args, "jobs", 1)},
-                      progress=not args.no_progress)
+    fields = dict(space=getattr(args, "space", "nb201"), dataset=args.dataset, data_dir=args.data_dir,
+                  device=args.device, benchmark=getattr(args, "benchmark", None),
+                  truth_split=getattr(args, "truth_split", "valid"), truth_metric=getattr(args, "truth_metric", "accuracy"),
+                  truth_epochs=getattr(args, "truth_epochs", None), indicators=getattr(args, "indicators", ""),
+                  seed=args.seed, supernet=getattr(args, "supernet", None),
+                  scoring=scoring_options(args) if hasattr(args, "calib_batches") else {},
+                  progress=not args.no_progress)
+    fields.update(overrides)
+    return RunOptions(**fields)
 
 
 def train_overrides(args: argparse.Namespace) -> dict:

@@ -50,12 +50,7 @@ def register(sub) -> None:
     for name, kind in (("channels", int), ("cells", int), ("resolution", int), ("train-fraction", float),
                        ("batch-size", int)):
         t.add_argument(f"--{name}", type=kind, default=None)
-    s = f.add_argument_group("scoring options")
-    s.add_argument("--calib-batches", type=int, default=4, help="supernet_acc: BN recalibration batches")
-    s.add_argument("--val-images", type=int, default=1000, help="supernet_acc: validation images")
-    for name in ("mc-batches", "mc-batch-size", "probe-images", "ntk-samples"):
-        s.add_argument(f"--{name}", type=int, default=None,
-                       help="composite terms (see bnbench.indicators.composite)")
+    common.add_scoring_options(f.add_argument_group("scoring options"))
     f.set_defaults(func=run)
 
 
@@ -64,15 +59,10 @@ def run(args: argparse.Namespace) -> int:
 
     train = {k: getattr(args, k) for k in ("channels", "cells", "resolution", "train_fraction", "batch_size")
              if getattr(args, k) is not None}
-    scoring = {"calib_batches": args.calib_batches, "val_images": args.val_images}
-    scoring.update({k: getattr(args, k) for k in ("mc_batches", "mc_batch_size", "probe_images", "ntk_samples")
-                    if getattr(args, k) is not None})
-    cfg = FairnessConfig(out=args.out, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
-                         benchmark=args.benchmark, truth_split=args.truth_split, truth_metric=args.truth_metric,
-                         truth_epochs=args.truth_epochs, sample_archs=args.sample_archs, samples=args.samples,
-                         checkpoints=args.checkpoints, curve_modes=args.curve_modes, indicators=args.indicators,
-                         top=args.top, train=train, scoring=scoring, seed=args.seed, n_boot=args.bootstrap,
-                         progress=not args.no_progress)
+    run_opts = common.run_options(args, indicators=",".join(args.indicators), sample_archs=args.sample_archs,
+                                  out=args.out, n_boot=args.bootstrap)
+    cfg = FairnessConfig(run=run_opts, samples=args.samples, checkpoints=args.checkpoints,
+                         curve_modes=args.curve_modes, top=args.top, train=train)
     results = run_fairness(cfg)
     for run_name, entry in results["runs"].items():
         final = entry["epochs"][max(entry["epochs"], key=int)]["indicators"]

@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from bnbench.errors import BnbenchError
+from bnbench.experiment import RunOptions
 from bnbench.indicators import ScoringContext, parse_list
 from bnbench.indicators.composite import WORST, count_degenerate
 from bnbench.study import analysis
@@ -37,27 +39,17 @@ TERMS = ("expressivity", "trainability", "uncertainty")
 
 @dataclass
 class FairnessConfig:
-    """Everything the study depends on; ``train``: TrainConfig overrides (channels, cells, resolution, ...)."""
+    """Everything the study depends on: ``run`` (data, truth, seed, scoring options, output directory; its
+    ``indicators`` and ``sample_archs`` are the study's) plus the study's own stages; ``train``:
+    TrainConfig overrides (channels, cells, resolution, ...)."""
 
-    out: str = "runs/fairness"
-    dataset: str | None = None
-    data_dir: str | None = None
-    device: str = "auto"
-    benchmark: str | None = None
-    truth_split: str = "valid"
-    truth_metric: str = "accuracy"
-    truth_epochs: int | None = None
-    sample_archs: int = 1000
+    run: RunOptions = field(default_factory=lambda: RunOptions(out="runs/fairness", indicators=",".join(DEFAULT_INDICATORS),
+                                                               sample_archs=1000))
     samples: int = 2
     checkpoints: tuple[int, ...] = (1, 2, 5, 10)
     curve_modes: tuple[str, ...] = ("bn", "full")
-    indicators: tuple[str, ...] = DEFAULT_INDICATORS
     top: int = 50
     train: dict[str, Any] = field(default_factory=dict)
-    scoring: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0
-    n_boot: int = 1000
-    progress: bool = True
 
 
 def runs(cfg: FairnessConfig, dataset: str) -> dict[str, tuple[Any, list[int]]]:
@@ -70,35 +62,36 @@ def runs(cfg: FairnessConfig, dataset: str) -> dict[str, tuple[Any, list[int]]]:
         curve = not fair and mode in cfg.curve_modes
         if mode == "full" and not curve:
             continue
-        train = train_config(dataset, cfg.seed, **{**cfg.train, "epochs": last, "train_mode": mode, "fair": fair})
+        train = train_config(dataset, cfg.run.seed, **{**cfg.train, "epochs": last, "train_mode": mode, "fair": fair})
         out[name] = (train, sorted(cfg.checkpoints) if curve else [last])
     return out
 
 
 def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
-    """Run (or resume) the study; writes results.json, report.md and figures to ``cfg.out``; returns the results."""
+    """Run (or resume) the study; writes results.json, report.md and figures to ``cfg.run.out``; returns the results."""
     from bnbench.datasets import load_dataset
-    from bnbench.experiment import RunOptions, dataset_name, load_ground_truth, net_spec, score_indicators
+    from bnbench.experiment import dataset_name, load_ground_truth, net_spec, score_indicators
     from bnbench.spaces import get_space
     from bnbench.study.report import write_study_report
     from bnbench.study.snapshots import ensure_snapshots, train_seconds
     from bnbench.train.supernet import load_supernet
     from bnbench.utils.seed import resolve_device
 
-    start, out = time.perf_counter(), Path(cfg.out)
-    opts = RunOptions(dataset=cfg.dataset, benchmark=cfg.benchmark, truth_split=cfg.truth_split,
-                      truth_metric=cfg.truth_metric, truth_epochs=cfg.truth_epochs)
-    name, space = dataset_name(opts), get_space("nb201")
+    opts = cfg.run
+    start, out = time.perf_counter(), Path(opts.out)
+    if opts.sample_archs is None:
+        raise BnbenchError("the fairness study needs a sample size (--sample-archs)")
+    name, space = dataset_name(opts), get_space(opts.space)
     truth = load_ground_truth(opts, name)
-    indicators = parse_list(",".join(cfg.indicators))
+    indicators = parse_list(opts.indicators)
     first = sorted(indicators, key=lambda i: i.name != "composite")  # its terms then come from the engine's memo
     ops, values = np.asarray(space.parse_many(truth.archs)), np.asarray(truth.values, dtype=float)
-    drawn = analysis.disjoint_samples(ops, values, cfg.sample_archs, cfg.seed, cfg.samples)
+    drawn = analysis.disjoint_samples(ops, values, opts.sample_archs, opts.seed, cfg.samples)
     samples = dict(zip(("selection", "report") if cfg.samples == 2 else ("report",), drawn))
     plan = runs(cfg, name)
     any_train = next(iter(plan.values()))[0]
-    data = load_dataset(name, cfg.data_dir, resolve_device(cfg.device), train_fraction=any_train.train_fraction,
-                        seed=cfg.seed)
+    data = load_dataset(name, opts.data_dir, resolve_device(opts.device), train_fraction=any_train.train_fraction,
+                        seed=opts.seed)
     results: dict[str, Any] = {"command": "study fairness", "config": asdict(cfg), "dataset": name,
                                "ground_truth": {"description": truth.description(), "source": str(truth.source)},
                                "train": {r: t.to_dict() for r, (t, _) in plan.items()},
@@ -106,14 +99,14 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
 
     def score(run: str, epoch: int, sample: str, which) -> dict[str, tuple[np.ndarray, float]]:
         train, _ = plan[run]
-        ctx = ScoringContext(space=space, network=net_spec(name, truth), dataset=data, seed=cfg.seed,
-                             supernet=load_supernet(snaps[run][epoch], data), options=dict(cfg.scoring),
-                             progress=cfg.progress)
+        ctx = ScoringContext(space=space, network=net_spec(name, truth), dataset=data, seed=opts.seed,
+                             supernet=load_supernet(snaps[run][epoch], data), options=dict(opts.scoring),
+                             progress=opts.progress)
         key = {"truth": truth.description(), "train": train.to_dict(), "epoch": epoch, "sample": sample,
-               "seed": cfg.seed}
+               "seed": opts.seed}
         return score_indicators(which, samples[sample][0], ctx, out / "scores" / run / f"epoch{epoch}" / sample, key)
 
-    snaps = {run: ensure_snapshots(train, data, out / "supernets" / run, epochs, cfg.progress)
+    snaps = {run: ensure_snapshots(train, data, out / "supernets" / run, epochs, opts.progress)
              for run, (train, epochs) in plan.items()}
     report_ops, report_truth = samples["report"]
     groups = [space.canonical(o) for o in report_ops]
@@ -130,12 +123,11 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
         if set(TERMS) <= {i.name for i in indicators} and run != "original-full":
             terms = [i for i in indicators if i.name in TERMS]
             selection = score(run, epochs[-1], "selection", terms) if "selection" in samples else None
-            entry["composite_choice"] = analysis.composite_choice(final, selection, samples, groups, cfg.n_boot,
-                                                                  cfg.seed)
+            entry["composite_choice"] = analysis.composite_choice(final, selection, samples, groups, opts.n_boot,
+                                                                  opts.seed)
     results["timings"] = {"total_s": time.perf_counter() - start}
     write_study_report(out, results)
     return results
-
 
 
 def _judge(indicators, scores: dict, truth: np.ndarray, groups, cfg: FairnessConfig) -> dict[str, dict]:
@@ -144,5 +136,5 @@ def _judge(indicators, scores: dict, truth: np.ndarray, groups, cfg: FairnessCon
     worst = {n: count_degenerate(n, s) for n, (s, _) in scores.items()}
     if "composite" in scores and set(TERMS) <= set(scores):
         worst["composite"] = int(np.any([scores[t][0] == WORST[t] for t in TERMS], axis=0).sum())
-    return {i.name: {**analysis.correlate_scores(i, scores[i.name][0], truth, groups, cfg.n_boot, cfg.seed),
+    return {i.name: {**analysis.correlate_scores(i, scores[i.name][0], truth, groups, cfg.run.n_boot, cfg.run.seed),
                      "time_s": scores[i.name][1], "degenerate": worst[i.name]} for i in indicators}

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from bnbench.report.jsonable import to_jsonable, write_results_json
 from bnbench.report.markdown import markdown_table
 from bnbench.spaces.nb201.arch import OPS
+from bnbench.study.findings import findings
 from bnbench.utils.io import atomic_write, atomic_write_text
 
 BN_RUNS = ("original-bn", "fair-bn")
@@ -52,6 +53,7 @@ def render(results: dict, figures: dict[str, str]) -> str:
     parts = ["# BN fairness study", f"Ground truth: {results['ground_truth']['description']} "
              f"({results['ground_truth']['source']}). Samples (stratified, disjoint): {samples}. "
              "Every number below is on the report sample.",
+             "## What the measurement shows", "\n".join(findings(results)) or "(not enough runs to say)",
              "## 1. BN-only supernet: original space vs BN on every op",
              markdown_table(["indicator", *[f"{r} {s}" for r in runs for s in ("tau", "rho")],
                              *[f"{r} worst-score cells" for r in runs]],

@@ -10,7 +10,11 @@ Every proxy is a function ``proxy(make, batch) -> float`` written against
   rebuilds the same initial weights, so a proxy may mutate what it gets; ``init(model)``, if given,
   re-initialises it from the same seeded random stream.
 * ``batch``: a :class:`Batch` of normalised training images (or only an input shape for data-free
-  proxies), identical for every architecture.
+  proxies). With ``zc_batch = "fixed"`` (the default) it is the same un-augmented batch for every
+  architecture; with ``"per-arch"`` each architecture gets its own random batch, drawn without
+  replacement from the training split and randomly cropped and flipped under a seed derived from the
+  architecture (reference protocol: zero-cost-nas takes ``next(iter(train_loader))`` of a shuffled,
+  augmented CIFAR loader for each architecture, shared by all its measures).
 
 Nothing here knows NB201; a search space only needs ``network``, ``to_str`` and ``variants``.
 """
@@ -18,7 +22,7 @@ Nothing here knows NB201; a search space only needs ``network``, ``to_str`` and 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -29,6 +33,7 @@ from torch import nn
 NetFactory = Callable[..., nn.Module]
 DEFAULT_VARIANT = "zc"
 DEFAULT_BATCH = 64
+BATCH_POLICIES = ("fixed", "per-arch")
 
 
 class Undefined(ArithmeticError):
@@ -48,10 +53,18 @@ class Batch:
     y: torch.Tensor | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     where: str = "cpu"  # device of a shape-only batch
+    draw: Callable[[int], tuple[torch.Tensor, torch.Tensor]] | None = None  # per-arch policy: seed -> (x, y)
 
     @property
     def device(self) -> torch.device:
         return self.x.device if self.x is not None else torch.device(self.where)
+
+    def for_arch(self, arch: str) -> "Batch":
+        """The batch architecture ``arch`` is scored on: itself, or (per-arch policy) its own draw."""
+        if self.draw is None:
+            return self
+        x, y = self.draw(arch_seed(self.seed, f"batch:{arch}"))
+        return replace(self, x=x, y=y, draw=None)
 
 
 def digest(*parts: Any) -> str:
@@ -77,18 +90,43 @@ def shape_batch(ctx) -> Batch:
     return Batch(shape, net.num_classes, ctx.seed, digest("shape", shape, net.__dict__, ctx.seed), where=where)
 
 
+def batch_policy(ctx) -> str:
+    policy = str(ctx.options.get("zc_batch") or "fixed")
+    if policy not in BATCH_POLICIES:
+        from bnbench.errors import BnbenchError
+        raise BnbenchError(f"--zc-batch {policy!r}: expected one of {', '.join(BATCH_POLICIES)}")
+    return policy
+
+
 def image_batch(ctx, **options: Any) -> Batch:
-    """``zc_batch_size`` training images chosen by a ``ctx.seed`` permutation, normalised, un-augmented,
-    resized to the scored network's resolution (as :func:`bnbench.indicators.supernet_acc.fixed_images`).
-    ``options`` (proxy settings) are passed on in ``Batch.options`` and enter the batch key."""
+    """``zc_batch_size`` normalised training images resized to the scored network's resolution.
+
+    ``fixed``: chosen by a ``ctx.seed`` permutation, un-augmented, the same for every architecture (as
+    :func:`bnbench.indicators.supernet_acc.fixed_images`). ``per-arch``: see the module docstring; the
+    key then identifies the policy, the training split and the seed. ``options`` (proxy settings) are
+    passed on in ``Batch.options`` and enter the batch key."""
     from bnbench.datasets import BatchAugmenter
     from bnbench.indicators.supernet_acc import fixed_images
 
-    data, net = ctx.dataset, ctx.network
+    data, net, n = ctx.dataset, ctx.network, batch_size(ctx)
     augmenter = BatchAugmenter(data.mean, data.std, data.augment, net.resolution)
-    x, y = fixed_images(data.train, batch_size(ctx), augmenter, ctx.seed)
-    key = digest("images", x, y, net.__dict__, ctx.seed, sorted(options.items()))
-    return Batch(tuple(x.shape), net.num_classes, ctx.seed, key, x, y, options)
+    if batch_policy(ctx) == "fixed":
+        x, y = fixed_images(data.train, n, augmenter, ctx.seed)
+        key = digest("images", x, y, net.__dict__, ctx.seed, sorted(options.items()))
+        return Batch(tuple(x.shape), net.num_classes, ctx.seed, key, x, y, options)
+    split = data.train
+    if n > len(split):
+        raise ValueError(f"--zc-batch-size {n} exceeds the {len(split)} training images")
+
+    def draw(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        g = torch.Generator().manual_seed(seed)
+        index = torch.randperm(len(split), generator=g)[:n].to(split.x.device)
+        return augmenter(split.x[index], g, train=True), split.y[index]
+
+    key = digest("per-arch", split.x[::max(1, len(split) // 1024)], split.y, len(split), data.augment,
+                 data.mean, data.std, n, net.__dict__, ctx.seed, sorted(options.items()))
+    shape = (n, net.in_channels, net.resolution, net.resolution)
+    return Batch(shape, net.num_classes, ctx.seed, key, options=options, where=str(split.x.device), draw=draw)
 
 
 def arch_seed(seed: int, arch: str) -> int:

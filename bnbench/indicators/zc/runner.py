@@ -2,7 +2,8 @@
 
 :func:`proxy` registers ``fn(make, batch) -> float`` as an indicator. Scoring an architecture set:
 
-1. the batch is built once (``batch(ctx)``: training images, or an input shape for data-free proxies);
+1. the batch is built once (``batch(ctx)``: training images, or an input shape for data-free proxies;
+   under the ``per-arch`` batch policy, a seeded draw per architecture, see ``Batch.for_arch``);
 2. architectures already in the :class:`~bnbench.indicators.zc.store.ScoreStore` are skipped;
 3. the rest are scored in this process (``jobs`` = 1) or by ``jobs`` forked CPU workers (one torch
    thread each), every result appended to the store as it arrives (tqdm bar unless ``ctx.progress`` is off);
@@ -106,7 +107,7 @@ def _score_one(task: tuple[tuple[int, ...], str]) -> dict[str, Any]:
     """Score one architecture with the job's proxy; returns its store record."""
     ops, arch = task
     job = _JOB
-    batch = job["batch"]
+    batch = job["batch"].for_arch(arch)
     make = network_factory(job["space"], job["net"], job["variant"], ops, arch_seed(job["seed"], arch), batch.device)
     start = time.perf_counter()
     value, reason = math.nan, None
