@@ -18,7 +18,8 @@ from scoring_speed import synthetic  # sibling script (benchmarks/ is on sys.pat
 
 from bnbench.datasets import load_dataset
 from bnbench.indicators import ScoringContext
-from bnbench.indicators.composite.engine import TERMS, compute
+from bnbench.indicators.composite.composite import TERMS
+from bnbench.indicators.composite.engine import compute
 from bnbench.spaces import get_space
 from bnbench.train.config import TrainConfig
 from bnbench.train.supernet import TrainResult, build_supernet

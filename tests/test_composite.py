@@ -11,7 +11,8 @@ from bnbench.errors import BnbenchError
 from bnbench.indicators import ScoringContext, get
 from bnbench.indicators.composite import DIAGNOSTICS, WORST, count_degenerate, engine
 from bnbench.indicators.composite.composite import parse_weights, rank_sum
-from bnbench.indicators.composite.expressivity import effective_rank
+from bnbench.indicators.composite.expressivity import add_codes, expressivity_of
+from bnbench.indicators.composite.feature_rank import effective_rank
 from bnbench.indicators.composite.probe import Probe
 from bnbench.indicators.composite.trainability import log_condition, ntk_jacobian
 from bnbench.indicators.composite.uncertainty import mutual_information, uncertainty_of
@@ -60,6 +61,20 @@ def test_effective_rank_of_known_spectra():
     assert math.isnan(effective_rank(np.zeros(3)))
 
 
+def test_hamming_kernel_of_codes_hand_example():
+    kernel = torch.zeros(3, 3, dtype=torch.float64)
+    d = add_codes(kernel, torch.tensor([[True, False], [False, True], [True, True]]))
+    d += add_codes(kernel, torch.tensor([[[True]], [[True]], [[False]]]))  # a second layer, 1 unit
+    # D - Hamming over the 3 units: codes 101, 011, 110
+    assert d == 3 and torch.equal(kernel, torch.tensor([[3.0, 1, 1], [1, 3, 1], [1, 1, 3]], dtype=torch.float64))
+    value, why = expressivity_of(kernel[None].repeat(2, 1, 1))
+    assert why is None and value == pytest.approx(math.log(5 * 2 * 2))  # eigenvalues 5, 2, 2
+    twins = torch.zeros(1, 2, 2, dtype=torch.float64)
+    add_codes(twins[0], torch.tensor([[True, False], [True, False]]))
+    assert expressivity_of(twins) == (WORST["expressivity"], "inputs share an activation code (singular kernel)")
+    assert WORST["expressivity"] < 3 * math.log(1e-12)  # below any regular value
+
+
 def test_log_condition_known_and_singular():
     assert log_condition(torch.diag(torch.tensor([1.0, 0.1])))[0] == pytest.approx(2.0)
     assert log_condition(torch.ones(3, 5)) == (WORST["trainability"], "singular NTK")
@@ -77,7 +92,7 @@ def test_mutual_information_hand_example():
 def test_mc_bn_uncertainty_is_zero_for_identical_batches(bn_only, digits):
     probe = Probe.build(context(bn_only, digits))
     probe.calib = probe.calib[:1].expand_as(probe.calib)
-    logits = probe.logits(engine.mc_features(probe, GOOD, probe.stats(GOOD)))
+    logits = probe.logits(engine.mc_passes(probe, GOOD, probe.stats(GOOD))[0])
     value, why = uncertainty_of(logits)
     assert why is None and value == pytest.approx(0.0, abs=1e-12)
 
@@ -89,7 +104,7 @@ def test_mc_draw_reproduces_train_mode_output(bn_only, digits):
     probe.images = probe.calib[1]
     with torch.no_grad():
         expected = model.features(probe.calib[1], GOOD)
-    assert torch.allclose(engine.mc_features(probe, GOOD, stats)[1], expected, atol=1e-5, rtol=1e-4)
+    assert torch.allclose(engine.mc_passes(probe, GOOD, stats)[0][1], expected, atol=1e-5, rtol=1e-4)
 
 
 def test_ntk_jacobian_matches_per_sample_backward(bn_only, digits):
@@ -161,11 +176,11 @@ def test_memo_serves_terms_after_composite_and_notices_weight_changes(bn_only, d
     get("composite")(cells, ctx)
     for term in TERMS[:3]:
         get(term)(cells, ctx)
-    assert calls == [["expressivity", "trainability", "uncertainty"]]
+    assert calls == [["expressivity", "trainability", "uncertainty", "feature_rank"]]
     with torch.no_grad():
         next(iter(bn_only.model.parameters())).mul_(1.0)  # same values, but an in-place write bumps the version
     get("expressivity")(cells, ctx)
-    assert calls[1:] == [["expressivity", "uncertainty"]]
+    assert calls[1:] == [["expressivity", "uncertainty", "feature_rank"]]
     twin = load_dataset("digits", train_fraction=0.3, seed=0)  # equal content, another object: recomputed
     assert np.array_equal(get("expressivity")(cells, context(bn_only, twin)), get("expressivity")(cells, ctx))
     assert len(calls) == 4
@@ -195,5 +210,5 @@ def test_composite_weight_zero_skips_a_term(bn_only, digits, monkeypatch):
     monkeypatch.setattr(engine, "compute", lambda *a: calls.append(a[2]) or real(*a))
     engine._MEMO.clear()
     scores = get("composite")(archs(5), context(bn_only, digits, composite_weights="expressivity=1"))
-    assert calls == [["expressivity", "uncertainty"]]  # they share the MC-BN pass
+    assert calls == [["expressivity", "uncertainty", "feature_rank"]]  # they share the MC-BN passes
     assert np.allclose(np.sort(scores)[2:], [3 / 5, 4 / 5, 1.0])

@@ -62,7 +62,8 @@ def test_fairness_study_end_to_end_and_resume(tmp_path, monkeypatch):
     assert sorted(results["runs"]["original-full"]["epochs"]) == ["1", "2"]
     assert list(results["runs"]["fair-bn"]["epochs"]) == ["2"]
     final = results["runs"]["fair-bn"]["epochs"]["2"]["indicators"]
-    assert set(final) == {"bn", "composite", "expressivity", "trainability", "uncertainty", "params", "supernet_acc"}
+    assert set(final) == {"bn", "composite", "expressivity", "trainability", "uncertainty", "feature_rank", "params",
+                          "supernet_acc"}
     assert final["params"]["kendall_tau"] is not None and final["params"]["kendall_tau_ci"] is not None
     assert final["composite"]["degenerate"] >= final["expressivity"]["degenerate"]
     for run in ("original-bn", "fair-bn"):

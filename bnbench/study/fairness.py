@@ -33,7 +33,8 @@ from bnbench.indicators import ScoringContext, parse_list
 from bnbench.indicators.composite import WORST, count_degenerate
 from bnbench.study import analysis
 
-DEFAULT_INDICATORS = ("bn", "composite", "expressivity", "trainability", "uncertainty", "params", "supernet_acc")
+DEFAULT_INDICATORS = ("bn", "composite", "expressivity", "trainability", "uncertainty", "feature_rank", "params",
+                      "supernet_acc")
 TERMS = ("expressivity", "trainability", "uncertainty")
 
 

@@ -2,10 +2,11 @@
 and Beyond" (arXiv 2112.00265): a BN-trained subnet is judged on expressivity, trainability and
 uncertainty, each its own registered indicator, and ``composite`` combines their ranks.
 
-Importing this package registers ``expressivity``, ``trainability``, ``uncertainty`` and ``composite``.
+Importing this package registers ``expressivity``, ``trainability``, ``uncertainty``, ``composite`` and
+``feature_rank`` (an expressivity alternative kept for the ablation).
 """
 
-from bnbench.indicators.composite import composite, expressivity, trainability, uncertainty  # noqa: F401
+from bnbench.indicators.composite import composite, expressivity, feature_rank, trainability, uncertainty  # noqa: F401
 from bnbench.indicators.composite.diagnostics import DIAGNOSTICS, WORST, count_degenerate
 
 __all__ = ["DIAGNOSTICS", "WORST", "count_degenerate"]

@@ -19,9 +19,10 @@ import numpy as np
 
 LOGGER = logging.getLogger("bnbench.indicators.composite")
 
-# expressivity: effective rank >= 1 for any non-zero Gram matrix; trainability: log10 condition number
-# capped at 12; uncertainty: normalised mutual information, at most 1.
-WORST = {"expressivity": 0.0, "trainability": 12.0, "uncertainty": 1.0}
+# expressivity: log det of a regular m x m Hamming kernel exceeds m log(1e-12) > -27.7 m (> -1e6 for the
+# probe sizes allowed); trainability: log10 condition number capped at 12; uncertainty: normalised mutual
+# information, at most 1; feature_rank: effective rank >= 1 for any non-zero Gram matrix.
+WORST = {"expressivity": -1e6, "trainability": 12.0, "uncertainty": 1.0, "feature_rank": 0.0}
 
 
 @dataclass

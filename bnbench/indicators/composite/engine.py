@@ -1,11 +1,11 @@
 """One pass over the architectures computing any of the three composite terms, sharing the MC-BN work.
 
 Per subnet: K train-mode passes collect the MC-BN statistics once; the K eval passes over the validation
-images serve both expressivity (features) and uncertainty (logits); trainability adds one ``vmap(grad)``
-pass. Work is batched within a subnet (images, per-sample gradients); subnets of a weight-sharing supernet
+images serve expressivity (activation codes), uncertainty (logits) and feature_rank (features);
+trainability adds one ``vmap(grad)`` pass. Work is batched within a subnet (images, per-sample gradients); subnets of a weight-sharing supernet
 take different modules, so they run one after another.
 
-Expressivity and uncertainty share their passes, so asking for one computes both. The last call's values
+Expressivity, uncertainty and feature_rank share their passes, so asking for one computes all three. The last call's values
 are memoised, keyed by the cells, seed, options, training config and the version counters of the
 supernet's tensors (the supernet and dataset objects are held by weak reference): ``composite`` followed by
 its terms on the same cells scores each subnet once. A subnet whose output is constant gets every term's
@@ -27,14 +27,16 @@ from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from bnbench.indicators.composite.diagnostics import LOGGER, WORST, record
-from bnbench.indicators.composite.expressivity import expressivity_of
+from bnbench.indicators.composite.expressivity import add_codes, expressivity_of
+from bnbench.indicators.composite.feature_rank import feature_rank_of
 from bnbench.indicators.composite.probe import Probe, Stats, training_flags
 from bnbench.indicators.composite.trainability import log_condition, ntk_jacobian
 from bnbench.indicators.composite.uncertainty import uncertainty_of
 from bnbench.indicators.registry import ScoringContext
 from bnbench.spaces.nb201.arch import to_str
 
-TERMS = ("expressivity", "trainability", "uncertainty")
+TERMS = ("expressivity", "trainability", "uncertainty", "feature_rank")
+MC_TERMS = {"expressivity", "uncertainty", "feature_rank"}  # served by the same K eval passes
 OPTIONS = ("mc_batches", "mc_batch_size", "probe_images", "ntk_samples")
 _MEMO: dict = {}
 
@@ -50,8 +52,8 @@ def evaluate(archs: np.ndarray, ctx: ScoringContext, terms: Sequence[str]) -> di
         _MEMO.update(key=key, owners=(weakref.ref(ctx.supernet.model), weakref.ref(ctx.dataset)), values={},
                      reasons={})
     missing = [t for t in terms if t not in _MEMO["values"]]
-    if {"expressivity", "uncertainty"} & set(missing):  # one MC-BN pass serves both: compute them together
-        missing = sorted(set(missing) | ({"expressivity", "uncertainty"} - set(_MEMO["values"])), key=TERMS.index)
+    if MC_TERMS & set(missing):  # one set of MC-BN passes serves them all: compute them together
+        missing = sorted(set(missing) | (MC_TERMS - set(_MEMO["values"])), key=TERMS.index)
     if missing:
         values, reasons = compute(archs, ctx, missing)
         _MEMO["values"].update(values)
@@ -68,12 +70,25 @@ def is_constant(outputs: torch.Tensor, dim: int) -> bool:
 
 
 @torch.no_grad()
-def mc_features(probe: Probe, arch: Sequence[int], stats: Stats) -> torch.Tensor:
-    """K x m x d penultimate features of the validation images, one slice per MC-BN draw."""
-    k = next(iter(stats.values()))[0].shape[0]
-    with training_flags(probe.wrapper, False):
-        return torch.stack([functional_call(probe.wrapper, probe.buffers_for(stats, i), (probe.images, arch))
-                            for i in range(k)])
+def mc_passes(probe: Probe, arch: Sequence[int], stats: Stats) -> tuple[torch.Tensor, torch.Tensor]:
+    """(K x m x d penultimate features, K x m x m Hamming kernels of the ReLU codes) of the validation
+    images, one slice per MC-BN draw."""
+    k, m = next(iter(stats.values()))[0].shape[0], len(probe.images)
+    kernels = torch.zeros(k, m, m, dtype=torch.float64)
+    features, draw = [], [0]
+
+    def hook(module, inputs, output) -> None:  # returns None: the output passes on unchanged
+        add_codes(kernels[draw[0]], output > 0)
+
+    handles = [r.register_forward_hook(hook) for r in probe.relus]
+    try:
+        with training_flags(probe.wrapper, False):
+            for draw[0] in range(k):
+                features.append(functional_call(probe.wrapper, probe.buffers_for(stats, draw[0]), (probe.images, arch)))
+    finally:
+        for h in handles:
+            h.remove()
+    return torch.stack(features), kernels
 
 
 def score_arch(probe: Probe, arch: tuple[int, ...], terms: Sequence[str]) -> dict[str, tuple[float, str | None]]:
@@ -81,14 +96,16 @@ def score_arch(probe: Probe, arch: tuple[int, ...], terms: Sequence[str]) -> dic
     stats = probe.stats(arch)
     out: dict[str, tuple[float, str | None]] = {}
     constant = False
-    if "expressivity" in terms or "uncertainty" in terms:
-        features = mc_features(probe, arch, stats)
+    if MC_TERMS & set(terms):
+        features, kernels = mc_passes(probe, arch, stats)
         logits = probe.logits(features)
         constant = is_constant(logits, dim=1)
         if "expressivity" in terms:
-            out["expressivity"] = expressivity_of(features)
+            out["expressivity"] = expressivity_of(kernels)
         if "uncertainty" in terms:
             out["uncertainty"] = uncertainty_of(logits)
+        if "feature_rank" in terms:
+            out["feature_rank"] = feature_rank_of(features)
     if "trainability" in terms:
         jacobian, outputs = ntk_jacobian(probe, arch, stats)
         constant = constant or is_constant(outputs, dim=0)

@@ -25,6 +25,7 @@ from bnbench.indicators.registry import ScoringContext
 
 Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]  # BN module name -> (K x C means, K x C variances)
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+MAX_PROBE_IMAGES = 4096
 
 
 class _Features(nn.Module):
@@ -72,6 +73,7 @@ class Probe:
     params: dict[str, torch.Tensor]  # detached
     buffers: dict[str, torch.Tensor]  # private copies of the BN buffers: train-mode passes write here
     norms: dict[str, nn.Module]  # every tracked BatchNorm by its name in ``wrapper``
+    relus: list[nn.Module]  # every ReLU module (a subnet runs those on its path)
 
     @classmethod
     def build(cls, ctx: ScoringContext) -> "Probe":
@@ -86,7 +88,10 @@ class Probe:
         augmenter = BatchAugmenter(data.mean, data.std, data.augment, cfg.resolution)
         cl = torch.channels_last  # same values; CPU pooling and convs run several times faster in this layout
         calib = fixed_images(data.train, k * b, augmenter, ctx.seed)[0].contiguous(memory_format=cl)
-        images = fixed_images(data.valid, option(ctx, "probe_images", 64), augmenter, ctx.seed + 1)[0]
+        m = option(ctx, "probe_images", 64)
+        if m > MAX_PROBE_IMAGES:
+            raise BnbenchError(f"scoring option probe_images={m}: at most {MAX_PROBE_IMAGES} (an m x m kernel per subnet)")
+        images = fixed_images(data.valid, m, augmenter, ctx.seed + 1)[0]
         classes = model.classifier.out_features
         v = torch.randn(classes, generator=torch.Generator().manual_seed(ctx.seed), dtype=torch.float64)
         v = (v - v.mean()) / (v - v.mean()).norm() if classes > 1 else torch.ones(1, dtype=torch.float64)
@@ -95,8 +100,9 @@ class Probe:
                  if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats}
         buffers = {f"{n}.{b}": getattr(m, b).detach().clone() for n, m in norms.items() for b in _BUFFERS}
         n = min(option(ctx, "ntk_samples", 32), k * b)
+        relus = [m for m in wrapper.modules() if isinstance(m, nn.ReLU)]
         return cls(wrapper, calib.view(k, b, *calib.shape[1:]), images.contiguous(memory_format=cl), calib[:n],
-                   v.to(calib), {name: p.detach() for name, p in wrapper.named_parameters()}, buffers, norms)
+                   v.to(calib), {name: p.detach() for name, p in wrapper.named_parameters()}, buffers, norms, relus)
 
     def path(self, arch: Sequence[int]) -> list[str]:
         """Names of the BNs ``arch`` runs: those outside cell ops and those of its chosen ops."""
