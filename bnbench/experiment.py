@@ -119,7 +119,8 @@ def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_d
     out: dict[str, tuple[np.ndarray, float]] = {}
     arch_hash = hashlib.sha256(np.ascontiguousarray(archs).tobytes()).hexdigest()[:16]
     for ind in indicators:
-        key = _cache_key({**key_payload, "indicator": ind.name, "archs": arch_hash, "options": ctx.options})
+        key = _cache_key({**key_payload, "indicator": ind.name, "version": ind.version, "archs": arch_hash,
+                          "options": ctx.options})
         path = cache_dir / f"{ind.name}.json" if cache_dir else None
         cached = json.loads(path.read_text()) if path and path.exists() else None
         if cached and cached.get("key") == key:

@@ -49,6 +49,7 @@ class Indicator:
     higher_is_better: bool
     needs: frozenset[str]
     summary: str
+    version: int = 1  # bumped when the definition changes, so cached scores of the old one are not reused
 
     def __call__(self, archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
         for need in self.needs:
@@ -69,13 +70,15 @@ class Indicator:
 REGISTRY: dict[str, Indicator] = {}
 
 
-def register(name: str, higher_is_better: bool = True, needs: tuple[str, ...] = (), summary: str = ""):
-    """Decorator registering ``fn`` under ``name``."""
+def register(name: str, higher_is_better: bool = True, needs: tuple[str, ...] = (), summary: str = "",
+             version: int = 1):
+    """Decorator registering ``fn`` under ``name``; ``version`` enters every score-cache key."""
 
     def wrap(fn: ScoreFn) -> ScoreFn:
         if name in REGISTRY:
             raise ValueError(f"indicator {name!r} registered twice")
-        REGISTRY[name] = Indicator(name, fn, higher_is_better, frozenset(needs), summary or (fn.__doc__ or "").strip().split("\n")[0])
+        REGISTRY[name] = Indicator(name, fn, higher_is_better, frozenset(needs),
+                                   summary or (fn.__doc__ or "").strip().split("\n")[0], version)
         return fn
 
     return wrap

@@ -68,7 +68,7 @@ def rank_sum(terms: Mapping[str, np.ndarray], weights: Mapping[str, float]) -> n
 
 
 @register("composite", higher_is_better=True, needs=("supernet", "data"),
-          summary="weighted rank sum of expressivity, trainability and uncertainty (Zhu et al.-style)")
+          summary="weighted rank sum of expressivity, trainability and uncertainty (Zhu et al.-style)", version=2)
 def composite(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
     from bnbench.indicators.composite.engine import evaluate
 

@@ -59,7 +59,7 @@ def expressivity_of(kernels: torch.Tensor) -> tuple[float, str | None]:
 
 
 @register("expressivity", higher_is_better=True, needs=("supernet", "data"),
-          summary="log det of the Hamming kernel of ReLU activation codes under MC-BN statistics")
+          summary="log det of the Hamming kernel of ReLU activation codes under MC-BN statistics", version=2)
 def expressivity(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
     from bnbench.indicators.composite.engine import evaluate
 
