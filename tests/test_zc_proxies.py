@@ -63,6 +63,27 @@ def test_synflow_of_a_linear_network_is_depth_times_the_path_sum():
     assert value == pytest.approx(expected, rel=1e-12)
 
 
+def test_grasp_is_minus_theta_times_hessian_gradient():
+    from torch.func import functional_call, grad, hessian
+
+    from bnbench.indicators.zc.grasp import grasp
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    x, y = torch.randn(6, 3, dtype=torch.float64), torch.tensor([0, 1, 1, 0, 1, 0])
+    net = net.double()
+    names = ["0.weight", "2.weight"]
+    sizes = [net.get_parameter(n).numel() for n in names]
+    theta = torch.cat([net.get_parameter(n).detach().flatten() for n in names])
+
+    def loss(flat):
+        parts = dict(zip(names, (p.view_as(net.get_parameter(n)) for n, p in zip(names, flat.split(sizes)))))
+        return torch.nn.functional.cross_entropy(functional_call(net, parts, (x,)), y)
+
+    expected = -float(theta @ (hessian(loss)(theta) @ grad(loss)(theta)))
+    assert grasp(lambda bn=True, **kw: net, Batch((6, 3), 2, 0, "k", x, y)) == pytest.approx(expected, rel=1e-9)
+
+
 def test_fisher_is_per_channel_and_broadcast_to_the_weights():
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 4))
