@@ -54,13 +54,15 @@ def test_fairness_study_end_to_end_and_resume(tmp_path, monkeypatch):
             "--sample-archs", "30", "--checkpoints", "1,2", "--top", "5", "--bootstrap", "50", "--out", str(out),
             "--channels", "4", "--cells", "1", "--resolution", "8", "--batch-size", "16", "--calib-batches", "2",
             "--val-images", "40", "--mc-batches", "2", "--mc-batch-size", "16", "--probe-images", "24",
-            "--ntk-samples", "8", "--no-progress"]
+            "--ntk-samples", "8", "--curve-indicators", "bn,params,supernet_acc", "--no-progress"]
     assert main(argv) == 0
     results = json.loads((out / "results.json").read_text())
     assert set(results["runs"]) == {"original-bn", "fair-bn", "original-full"}
     assert results["samples"] == {"selection": 30, "report": 30}
     assert sorted(results["runs"]["original-full"]["epochs"]) == ["1", "2"]
     assert list(results["runs"]["fair-bn"]["epochs"]) == ["2"]
+    full = results["runs"]["original-full"]["epochs"]
+    assert set(full["1"]["indicators"]) == {"bn", "params", "supernet_acc"} and "composite" in full["2"]["indicators"]
     final = results["runs"]["fair-bn"]["epochs"]["2"]["indicators"]
     assert set(final) == {"bn", "composite", "expressivity", "trainability", "uncertainty", "feature_rank", "params",
                           "supernet_acc"}

@@ -39,6 +39,9 @@ def register(sub) -> None:
                    help="2: choose the composite's weights on one sample, report on a disjoint second (default)")
     g.add_argument("--checkpoints", type=_ints, default=(1, 2, 5, 10), help="epochs scored (default: 1,2,5,10)")
     g.add_argument("--curve-modes", type=_names, default=("bn", "full"), help="training curves: bn,full (default)")
+    g.add_argument("--curve-indicators", type=_names, default=None,
+                   help="indicators scored at the curves' earlier checkpoints (default: all; the last checkpoint "
+                        "always scores all)")
     g.add_argument("--indicators", type=_names, default=DEFAULT_INDICATORS,
                    help="default: " + ",".join(DEFAULT_INDICATORS))
     g.add_argument("--top", type=int, default=50, help="top cells whose op frequencies are compared (default: 50)")
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     run_opts = common.run_options(args, indicators=",".join(args.indicators), sample_archs=args.sample_archs,
                                   out=args.out, n_boot=args.bootstrap)
     cfg = FairnessConfig(run=run_opts, samples=args.samples, checkpoints=args.checkpoints,
-                         curve_modes=args.curve_modes, top=args.top, train=train)
+                         curve_modes=args.curve_modes, curve_indicators=args.curve_indicators, top=args.top,
+                         train=train)
     results = run_fairness(cfg)
     for run_name, entry in results["runs"].items():
         final = entry["epochs"][max(entry["epochs"], key=int)]["indicators"]

@@ -49,6 +49,7 @@ class FairnessConfig:
     samples: int = 2
     checkpoints: tuple[int, ...] = (1, 2, 5, 10)
     curve_modes: tuple[str, ...] = ("bn", "full")
+    curve_indicators: tuple[str, ...] | None = None  # scored at the curve's earlier epochs (None: all)
     top: int = 50
     train: dict[str, Any] = field(default_factory=dict)
 
@@ -86,6 +87,7 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
     truth = load_ground_truth(opts, name)
     indicators = parse_list(opts.indicators)
     first = sorted(indicators, key=lambda i: i.name != "composite")  # its terms then come from the engine's memo
+    on_curve = [i for i in first if cfg.curve_indicators is None or i.name in cfg.curve_indicators]
     ops, values = np.asarray(space.parse_many(truth.archs)), np.asarray(truth.values, dtype=float)
     drawn = analysis.disjoint_samples(ops, values, opts.sample_archs, opts.seed, cfg.samples)
     samples = dict(zip(("selection", "report") if cfg.samples == 2 else ("report",), drawn))
@@ -114,9 +116,11 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
     for run, (train, epochs) in plan.items():
         entry = results["runs"][run] = {"epochs": {}}
         for epoch in epochs:
-            scores = score(run, epoch, "report", first)
+            which = first if epoch == epochs[-1] else on_curve
+            scores = score(run, epoch, "report", which)
             entry["epochs"][epoch] = {"train_s": train_seconds(snaps[run][epoch]),
-                                      "indicators": _judge(indicators, scores, report_truth, groups, cfg)}
+                                      "indicators": _judge([i for i in indicators if i in which], scores,
+                                                           report_truth, groups, cfg)}
         final = scores
         top_rows = {i.name: analysis.top_indices(final[i.name][0], i.higher_is_better, cfg.top) for i in indicators}
         top_rows["truth"] = analysis.top_indices(report_truth, True, cfg.top)

@@ -90,12 +90,13 @@ def _label(weights: dict) -> str:
 def _curve_section(results: dict, figures: dict[str, str]) -> list[str]:
     if "curve" not in figures:
         return []
+    names = list(_final(results, "original-bn"))
     rows = []
     for run in ("original-bn", "original-full"):
         for epoch, entry in sorted(results["runs"].get(run, {}).get("epochs", {}).items(), key=lambda kv: int(kv[0])):
+            scored = entry["indicators"]
             rows.append([run, str(epoch), f"{entry['train_s']:.1f}",
-                         *[_fmt(s, "kendall_tau").split(" [")[0] for s in entry["indicators"].values()]])
-    names = list(_final(results, "original-bn"))
+                         *[_fmt(scored[n], "kendall_tau").split(" [")[0] if n in scored else "" for n in names]])
     return ["## 4. BN-only vs full training (tau after each epoch)",
             markdown_table(["run", "epoch", "train s", *names], rows), f"![curve]({figures['curve']})"]
 
@@ -141,7 +142,7 @@ def curve(results: dict) -> Figure:
     for run, style in (("original-bn", "-o"), ("original-full", "--s")):
         epochs = sorted(results["runs"].get(run, {}).get("epochs", {}).items(), key=lambda kv: int(kv[0]))
         for k, name in enumerate(epochs[0][1]["indicators"] if epochs else []):
-            taus = [e["indicators"][name]["kendall_tau"] for _, e in epochs]
+            taus = [e["indicators"].get(name, {}).get("kendall_tau") for _, e in epochs]
             ax.plot([e["train_s"] for _, e in epochs], [np.nan if t is None else t for t in taus], style,
                     color=f"C{k}", label=f"{name} ({run.split('-')[1]})")
     ax.set_xlabel("supernet training time (s)")
