@@ -34,7 +34,8 @@ def _tau(stats: dict) -> float | None:
     return stats.get("kendall_tau")
 
 
-def _final(results: dict, run: str) -> dict:
+def final_indicators(results: dict, run: str) -> dict:
+    """Per-indicator statistics of ``run``'s last scored epoch."""
     epochs = results["runs"][run]["epochs"]
     return epochs[max(epochs, key=int)]["indicators"]
 
@@ -45,9 +46,9 @@ def _share(freqs: dict[str, float], ops: tuple[str, ...]) -> float:
 
 def _fairness(results: dict) -> str:
     runs = results["runs"]
-    if not {"original-bn", "fair-bn"} <= set(runs) or "bn" not in _final(results, "original-bn"):
+    if not {"original-bn", "fair-bn"} <= set(runs) or "bn" not in final_indicators(results, "original-bn"):
         return ""
-    orig, fair = _tau(_final(results, "original-bn")["bn"]), _tau(_final(results, "fair-bn")["bn"])
+    orig, fair = _tau(final_indicators(results, "original-bn")["bn"]), _tau(final_indicators(results, "fair-bn")["bn"])
     if orig is None or fair is None:
         return ""
     top = results["config"]["top"]
@@ -69,7 +70,7 @@ def _composite(results: dict) -> str:
     parts = []
     for run in ("original-bn", "fair-bn"):
         choice = results["runs"].get(run, {}).get("composite_choice") or {}
-        final = _final(results, run) if run in results["runs"] else {}
+        final = final_indicators(results, run) if run in results["runs"] else {}
         tau = _tau(choice.get("report", {})) if choice.get("chosen") else None
         if tau is None:
             continue

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from bnbench.report.jsonable import to_jsonable, write_results_json
 from bnbench.report.markdown import markdown_table
 from bnbench.spaces.nb201.arch import OPS
+from bnbench.study.findings import final_indicators as _final
 from bnbench.study.findings import findings
 from bnbench.utils.io import atomic_write, atomic_write_text
 
@@ -33,11 +34,6 @@ def write_study_report(out: Path, results: dict[str, Any]) -> None:
 def _save(path: Path, fig: Figure) -> str:
     atomic_write(path, lambda fh: FigureCanvasAgg(fig).print_png(fh), mode="wb")
     return path.name
-
-
-def _final(results: dict, run: str) -> dict:
-    epochs = results["runs"][run]["epochs"]
-    return epochs[max(epochs, key=int)]["indicators"]
 
 
 def _fmt(stats: dict, key: str) -> str:
