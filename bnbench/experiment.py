@@ -113,14 +113,28 @@ def _cache_key(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def weights_digest(model) -> str:
+    """SHA-256 (16 hex digits) of a module's state (parameters and buffers, by name): the cache key's proof of
+    which weights were scored, since a config alone does not pin them (full training is not bit-reproducible
+    across thread counts, and a checkpoint path may be overwritten)."""
+    import torch
+
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_dir: Path | None,
                      key_payload: dict) -> dict[str, tuple[np.ndarray, float]]:
     """Scores and wall time of each indicator; finished indicators are cached atomically in ``cache_dir``."""
     out: dict[str, tuple[np.ndarray, float]] = {}
     arch_hash = hashlib.sha256(np.ascontiguousarray(archs).tobytes()).hexdigest()[:16]
+    weights = weights_digest(ctx.supernet.model) if ctx.supernet is not None else None
     for ind in indicators:
         key = _cache_key({**key_payload, "indicator": ind.name, "version": ind.version, "archs": arch_hash,
-                          "options": ctx.options})
+                          "options": ctx.options, "supernet_weights": weights})
         path = cache_dir / f"{ind.name}.json" if cache_dir else None
         cached = json.loads(path.read_text()) if path and path.exists() else None
         if cached and cached.get("key") == key:
