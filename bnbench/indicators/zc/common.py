@@ -8,7 +8,8 @@ Every proxy is a function ``proxy(make, batch) -> float`` written against
   in_channels=...)``) under the architecture's own seed, on the batch's device, in train mode
   (every reference computes its score on a network in train mode, BN on batch statistics). Each call
   rebuilds the same initial weights, so a proxy may mutate what it gets; ``init(model)``, if given,
-  re-initialises it from the same seeded random stream.
+  re-initialises it from the same seeded random stream. Its BatchNorms are exact on constant channels
+  (:mod:`bnbench.indicators.zc.exact_bn`), so CPU scores agree with the GPU references'.
 * ``batch``: a :class:`Batch` of normalised training images (or only an input shape for data-free
   proxies). With ``zc_batch = "fixed"`` (the default) it is the same un-augmented batch for every
   architecture; with ``"per-arch"`` each architecture gets its own random batch, drawn without
@@ -30,7 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bnbench.indicators.zc.exact_bn import exact_constant_channels
+
 NetFactory = Callable[..., nn.Module]
+NUMERICS = "exact-bn"  # how networks compute (see exact_bn): part of every batch key, so older records are not served
 DEFAULT_VARIANT = "zc"
 DEFAULT_BATCH = 64
 BATCH_POLICIES = ("fixed", "per-arch")
@@ -87,7 +91,7 @@ def shape_batch(ctx) -> Batch:
     net = ctx.network
     shape = (batch_size(ctx), net.in_channels, net.resolution, net.resolution)
     where = str(ctx.dataset.train.x.device) if ctx.dataset is not None else "cpu"
-    return Batch(shape, net.num_classes, ctx.seed, digest("shape", shape, net.__dict__, ctx.seed), where=where)
+    return Batch(shape, net.num_classes, ctx.seed, digest("shape", shape, net.__dict__, ctx.seed, NUMERICS), where=where)
 
 
 def batch_policy(ctx) -> str:
@@ -112,7 +116,7 @@ def image_batch(ctx, **options: Any) -> Batch:
     augmenter = BatchAugmenter(data.mean, data.std, data.augment, net.resolution)
     if batch_policy(ctx) == "fixed":
         x, y = fixed_images(data.train, n, augmenter, ctx.seed)
-        key = digest("images", x, y, net.__dict__, ctx.seed, sorted(options.items()))
+        key = digest("images", x, y, net.__dict__, ctx.seed, sorted(options.items()), NUMERICS)
         return Batch(tuple(x.shape), net.num_classes, ctx.seed, key, x, y, options)
     split = data.train
     if n > len(split):
@@ -124,7 +128,7 @@ def image_batch(ctx, **options: Any) -> Batch:
         return augmenter(split.x[index], g, train=True), split.y[index]
 
     key = digest("per-arch", split.x[::max(1, len(split) // 1024)], split.y, len(split), data.augment,
-                 data.mean, data.std, n, net.__dict__, ctx.seed, sorted(options.items()))
+                 data.mean, data.std, n, net.__dict__, ctx.seed, sorted(options.items()), NUMERICS)
     shape = (n, net.in_channels, net.resolution, net.resolution)
     return Batch(shape, net.num_classes, ctx.seed, key, options=options, where=str(split.x.device), draw=draw)
 
@@ -146,7 +150,7 @@ def network_factory(space: Any, net: Any, variant: str, arch: Any, seed: int,
             model = space.network(arch, variant=variant, bn=bn, **kw)
             if init is not None:
                 init(model)  # a proxy's own re-initialisation, drawn from the same seeded stream
-        return model.to(device).train()
+        return exact_constant_channels(model.to(device).train())  # CPU scores as on CUDA (see exact_bn)
 
     return make
 

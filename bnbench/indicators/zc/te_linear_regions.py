@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bnbench.indicators.zc.common import Batch, NetFactory, digest
+from bnbench.indicators.zc.common import NUMERICS, Batch, NetFactory, digest
 from bnbench.indicators.zc.runner import proxy
 
 CROP, CHUNK = 3, 1000
@@ -42,7 +42,7 @@ def crop_batch(ctx) -> Batch:
     x = ((crops - mean[:, None, None]) / std[:, None, None]).unsqueeze(1).to(data.train.x.device)
     opts = {"channels": int(ctx.options.get("te_lr_channels", 1))}
     y = torch.zeros(n, dtype=torch.long, device=x.device)
-    return Batch(tuple(x.shape), ctx.network.num_classes, ctx.seed, digest("lr-crops", x, opts, ctx.seed), x, y, opts)
+    return Batch(tuple(x.shape), ctx.network.num_classes, ctx.seed, digest("lr-crops", x, opts, ctx.seed, NUMERICS), x, y, opts)
 
 
 def count_patterns(codes: np.ndarray) -> int:
