@@ -5,7 +5,9 @@ One record per line: ``{"arch", "proxy", "variant", "seed", "batch", "value", "r
 is keyed by (architecture, proxy, model variant, seed, batch key); the batch key hashes the scored
 images (or input shape), the network spec and the proxy options that change the value. The device is
 recorded but not part of the key: CPU and GPU values agree to float32 round-off (GPU convolutions may
-use TF32: differences of ~0.5% were seen for gradient proxies), so a store is best kept per device. Each record is
+use TF32: differences of ~0.5% were seen for gradient proxies), so a store is best kept per device. That
+holds because the scored networks' BNs are exact on constant channels (:mod:`~bnbench.indicators.zc.exact_bn`,
+tagged in the batch key): without it, CPU scores of cells with dead paths were driven by round-off. Each record is
 flushed and fsynced as it is written, so a killed run loses at most the record being written; a torn
 last line is ignored on reading and the next append starts on a fresh line.
 
