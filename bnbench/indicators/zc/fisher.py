@@ -31,8 +31,10 @@ def fisher(make: NetFactory, batch: Batch) -> float:
 
     def on_forward(index: int):
         def hook(module, inputs, act):
+            a = act.detach()  # the gradient hook must not hold ``act`` itself: a cycle frees nothing until gc runs
+
             def on_grad(grad: torch.Tensor) -> None:
-                g_nk = (act.detach() * grad).sum(dim=tuple(range(2, act.dim()))) if act.dim() > 2 else act.detach() * grad
+                g_nk = (a * grad).sum(dim=tuple(range(2, a.dim()))) if a.dim() > 2 else a * grad
                 fisher_k[index] = fisher_k.get(index, 0) + 0.5 * g_nk.pow(2).mean(0)
 
             if act.requires_grad:
