@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +109,10 @@ def get_supernet(cfg: TrainConfig, dataset, opts: RunOptions, out: Path):
     return train_supernet(cfg, dataset, out / "supernet", progress=opts.progress)
 
 
+# Scoring options that never change a score: worker count (bit-identical results, tested) and the store's folder.
+RESULT_NEUTRAL_OPTIONS = frozenset({"jobs", "cache_dir"})
+
+
 def _cache_key(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -128,23 +132,33 @@ def weights_digest(model) -> str:
 
 def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_dir: Path | None,
                      key_payload: dict) -> dict[str, tuple[np.ndarray, float]]:
-    """Scores and wall time of each indicator; finished indicators are cached atomically in ``cache_dir``."""
+    """Scores and wall time of each indicator; finished indicators are cached atomically in ``cache_dir``.
+
+    A cache entry is keyed on ``key_payload``, the indicator's name and definition version, the architectures,
+    the supernet's weights (for indicators that need one) and the values of the scoring options the indicator
+    read while scoring (:class:`~bnbench.utils.read_options.ReadOptions`): changing an option that one
+    indicator reads rescores that indicator only.
+    """
+    from bnbench.utils.read_options import ReadOptions, still_valid
+
     out: dict[str, tuple[np.ndarray, float]] = {}
     arch_hash = hashlib.sha256(np.ascontiguousarray(archs).tobytes()).hexdigest()[:16]
     weights = weights_digest(ctx.supernet.model) if ctx.supernet is not None else None
     for ind in indicators:
         key = _cache_key({**key_payload, "indicator": ind.name, "version": ind.version, "archs": arch_hash,
-                          "options": ctx.options, "supernet_weights": weights})
+                          "supernet_weights": weights if "supernet" in ind.needs else None})
         path = cache_dir / f"{ind.name}.json" if cache_dir else None
         cached = json.loads(path.read_text()) if path and path.exists() else None
-        if cached and cached.get("key") == key:
+        if cached and cached.get("key") == key and still_valid(cached.get("options", {}), ctx.options):
             out[ind.name] = (np.array(cached["scores"], dtype=float), float(cached["seconds"]))
             continue
+        options = ReadOptions(ctx.options, ignore=RESULT_NEUTRAL_OPTIONS)
         start = time.perf_counter()
-        scores = ind(archs, ctx)
+        scores = ind(archs, replace(ctx, options=options))
         seconds = time.perf_counter() - start
         if path:
-            atomic_write_json(path, {"key": key, "seconds": seconds, "scores": [None if not np.isfinite(s) else float(s) for s in scores]})
+            atomic_write_json(path, {"key": key, "options": options.read, "seconds": seconds,
+                                     "scores": [None if not np.isfinite(s) else float(s) for s in scores]})
         out[ind.name] = (scores, seconds)
     return out
 
