@@ -143,7 +143,7 @@ def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_d
 
     out: dict[str, tuple[np.ndarray, float]] = {}
     arch_hash = hashlib.sha256(np.ascontiguousarray(archs).tobytes()).hexdigest()[:16]
-    weights = weights_digest(ctx.supernet.model) if ctx.supernet is not None else None
+    weights = weights_digest(ctx.supernet.model) if ctx.supernet is not None and needs(indicators, "supernet") else None
     for ind in indicators:
         key = _cache_key({**key_payload, "indicator": ind.name, "version": ind.version, "archs": arch_hash,
                           "supernet_weights": weights if "supernet" in ind.needs else None})
