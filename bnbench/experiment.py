@@ -51,12 +51,16 @@ class RunOptions:
     progress: bool = True
 
 
-def dataset_name(opts: RunOptions) -> str:
+def dataset_name(opts: RunOptions, without_data: str = "digits") -> str:
+    """The dataset of a run, one rule for every command (correlate, score, train-supernet, study):
+    ``--dataset`` when given; else ``cifar10-valid`` when data is named (``--data-dir`` or ``--benchmark``);
+    else ``without_data``: ``digits`` (the embedded default, no download) for the commands that can run on
+    it, ``cifar10-valid`` for ``score``, whose data-free indicators describe the benchmark's own networks."""
     if opts.dataset:
         if opts.dataset not in DATASET_SHAPES:
             raise BnbenchError(f"--dataset {opts.dataset!r}: expected one of {', '.join(DATASET_SHAPES)}")
         return opts.dataset
-    return "cifar10-valid" if opts.benchmark else "digits"
+    return "cifar10-valid" if opts.benchmark or opts.data_dir else without_data
 
 
 def train_config(name: str, seed: int, **overrides: Any) -> TrainConfig:
@@ -69,20 +73,23 @@ def train_config(name: str, seed: int, **overrides: Any) -> TrainConfig:
 def load_ground_truth(opts: RunOptions, name: str):
     """The truth named by --benchmark (any supported kind) or the embedded table.
 
-    Without --truth-epochs the budget is 200 epochs when the source has it, else the source's only
-    budget for this dataset/split/metric (bnbench-built tables record their own reduced protocol).
+    Without --truth-epochs the budget is 200 epochs; a benchmark source without a 200-epoch value is refused
+    (never a silent 12-epoch fallback), while a bnbench-built table uses its own recorded budget
+    (:func:`bnbench.truth.select.resolve_spec`). An explicit --dataset / --truth-epochs also labels an accuracy
+    CSV whose file name does not state its setting and budget.
     """
     from bnbench.embedded import embedded_truth_path
-    from bnbench.truth import TruthSpec, read_source
+    from bnbench.truth import read_source
+    from bnbench.truth.select import resolve_spec
 
     path = opts.benchmark or embedded_truth_path(opts.space)
-    table = read_source(path)
-    epochs = opts.truth_epochs
-    if epochs is None:
-        budgets = {s.epochs for s in table.specs() if (s.dataset, s.split, s.metric) == (name, opts.truth_split, opts.truth_metric)}
-        epochs = 200 if 200 in budgets or len(budgets) != 1 else budgets.pop()
-    spec = TruthSpec(dataset=name, split=opts.truth_split, metric=opts.truth_metric, epochs=epochs)
-    truth = table.truth(spec, source=path)
+    table = read_source(path, dataset=opts.dataset, epochs=opts.truth_epochs)
+    if not opts.benchmark and name not in {s.dataset for s in table.specs()}:
+        held = ", ".join(sorted({s.dataset for s in table.specs()}))
+        raise BnbenchError(f"the embedded {opts.space} ground truth holds {held} only, not {name}: pass --benchmark "
+                           f"with a {name} truth (e.g. nb201-v1_1-cifar10-valid-200ep.csv), or --dataset {held}")
+    spec = resolve_spec(table, name, opts.truth_split, opts.truth_metric, opts.truth_epochs, path)
+    truth = table.truth(spec, source=path).canonical_order()  # samples never depend on the file's row order
     if not opts.benchmark:
         truth.source = f"embedded:{Path(path).name}"
     return truth
@@ -104,8 +111,8 @@ def get_supernet(cfg: TrainConfig, dataset, opts: RunOptions, out: Path):
     """Load --supernet, or train one in ``out/supernet`` (resuming / reusing a finished checkpoint)."""
     from bnbench.train.supernet import load_supernet, train_supernet
 
-    if opts.supernet:
-        return load_supernet(opts.supernet, dataset)
+    if opts.supernet:  # refused in one line unless trained in this space on this dataset's training images
+        return load_supernet(opts.supernet, dataset, opts.space)
     return train_supernet(cfg, dataset, out / "supernet", progress=opts.progress)
 
 
@@ -130,6 +137,26 @@ def weights_digest(model) -> str:
     return h.hexdigest()[:16]
 
 
+_NONFINITE_FORMAT = "inf-as-string"  # cache entries: +-inf stored as "inf" / "-inf", NaN as null
+
+
+def encode_scores(scores) -> list[float | str | None]:
+    """Strict-JSON list of scores: NaN -> None, +inf / -inf -> "inf" / "-inf" (an infinite score is a rankable
+    value, the worst or best, and must not come back from the cache as an undefined NaN)."""
+    return [float(v) if np.isfinite(v) else None if np.isnan(v) else ("inf" if v > 0 else "-inf")
+            for v in np.asarray(scores, dtype=np.float64).tolist()]
+
+
+def decode_scores(values) -> np.ndarray:
+    """Inverse of :func:`encode_scores`."""
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def _cached_nonfinite_ok(cached: dict) -> bool:
+    """Entries written before +-inf was kept stored it as null like NaN: trust them only if they hold no null."""
+    return cached.get("nonfinite") == _NONFINITE_FORMAT or all(v is not None for v in cached.get("scores", []))
+
+
 def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_dir: Path | None,
                      key_payload: dict) -> dict[str, tuple[np.ndarray, float]]:
     """Scores and wall time of each indicator; finished indicators are cached atomically in ``cache_dir``.
@@ -149,8 +176,9 @@ def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_d
                           "supernet_weights": weights if "supernet" in ind.needs else None})
         path = cache_dir / f"{ind.name}.json" if cache_dir else None
         cached = json.loads(path.read_text()) if path and path.exists() else None
-        if cached and cached.get("key") == key and still_valid(cached.get("options", {}), ctx.options):
-            out[ind.name] = (np.array(cached["scores"], dtype=float), float(cached["seconds"]))
+        if (cached and cached.get("key") == key and still_valid(cached.get("options", {}), ctx.options)
+                and _cached_nonfinite_ok(cached)):
+            out[ind.name] = (decode_scores(cached["scores"]), float(cached["seconds"]))
             continue
         options = ReadOptions(ctx.options, ignore=RESULT_NEUTRAL_OPTIONS)
         start = time.perf_counter()
@@ -158,7 +186,7 @@ def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_d
         seconds = time.perf_counter() - start
         if path:
             atomic_write_json(path, {"key": key, "options": options.read, "seconds": seconds,
-                                     "scores": [None if not np.isfinite(s) else float(s) for s in scores]})
+                                     "nonfinite": _NONFINITE_FORMAT, "scores": encode_scores(scores)})
         out[ind.name] = (scores, seconds)
     return out
 
@@ -185,18 +213,91 @@ def scores_frame(space, ops: np.ndarray, scores: dict, truth_values: np.ndarray 
 
 
 def build_context(opts: RunOptions, indicators, name: str, truth, cfg: TrainConfig, out: Path) -> ScoringContext:
-    """Load the dataset and the supernet only when some indicator needs them."""
+    """Load the dataset and the supernet only when some indicator needs them.
+
+    The dataset is told which images define the truth (``opts.truth_split``; ``kfold`` for a bnbench-built
+    table, which cross-validates over train and valid pooled; None, e.g. for ``score``, = the dataset's
+    usual truth) so that indicators evaluate on images disjoint from them (``Dataset.eval``)."""
     from bnbench.datasets import load_dataset
+    from bnbench.datasets.protocol import truth_split_key
+    from bnbench.truth.select import is_built
     from bnbench.utils.seed import resolve_device
 
     ctx = ScoringContext(space=None, network=net_spec(name, truth), seed=opts.seed, progress=opts.progress,
                          options={**opts.scoring, "cache_dir": str(out)})  # cache_dir: per-architecture proxy store
     if needs(indicators, "data") or needs(indicators, "supernet"):
+        split = truth_split_key(opts.truth_split, is_built(getattr(truth, "meta", None) or {}))
         ctx.dataset = load_dataset(name, opts.data_dir, resolve_device(opts.device),
-                                   train_fraction=cfg.train_fraction, seed=cfg.seed)
+                                   train_fraction=cfg.train_fraction, seed=cfg.seed, truth_split=split)
     if needs(indicators, "supernet"):
         ctx.supernet = get_supernet(cfg, ctx.dataset, opts, out)
     return ctx
+
+
+def images_key(dataset) -> dict | None:
+    """What the score caches key on about the data: the digests of the training and evaluation images."""
+    if dataset is None or not getattr(dataset, "images", None):
+        return None
+    rec = dataset.images
+    return {"dataset": rec["dataset"], "train": rec["train"]["digest"], "train_count": rec["train"]["count"],
+            "eval": rec["eval"]["digest"]}
+
+
+def evaluation_images(indicators, dataset, supernet, options: dict, seed: int) -> dict:
+    """results.json's ``evaluation_images``: the images the truth is measured on, the images every
+    indicator saw (split, count, how chosen) and, per indicator, ``vs_truth``: ``"disjoint"`` or the overlap.
+
+    ``bn`` reads only the supernet's weights, so its images are the supernet's training images; zero-cost
+    proxies read a fixed batch of training images; ``supernet_acc`` and the composite's probe images read
+    the evaluation split (``Dataset.eval``), chosen disjoint from the truth's images where the data allows.
+    """
+    from bnbench.datasets.protocol import DISJOINT, combine
+    from bnbench.indicators.composite.probe import EVAL_IMAGE_INDICATORS, PROBE_IMAGES
+    from bnbench.indicators.supernet_acc import CALIB_BATCHES, VAL_IMAGES
+    from bnbench.indicators.zc.common import DEFAULT_BATCH
+
+    if dataset is None or not getattr(dataset, "images", None):
+        return {"indicators": {i.name: {"reads": [], "vs_truth": "no images (data-free)"} for i in indicators}}
+    rec = dataset.images
+    n_train, n_eval = rec["train"]["count"], rec["eval"]["count"]
+    where = {"train": f"{dataset.name} train split: {rec['train']['images']}",
+             "eval": f"{dataset.name} {rec['eval']['split']} split: {rec['eval']['images']}"}
+    relation = {"train": rec["train_vs_truth"], "eval": rec["eval_vs_truth"]}
+    batch = supernet.config.batch_size if supernet is not None else 64
+    k = int(options.get("mc_batches", 4))
+    mc = k * min(int(options.get("mc_batch_size", min(batch, 64))), max(n_train // max(k, 1), 0))
+
+    def read(role: str, split: str, count: int, how: str) -> dict:
+        return {"role": role, "split": where[split], "count": int(min(count, n_eval if split == "eval" else n_train)),
+                "how": how}
+
+    out = {}
+    for ind in indicators:
+        reads = []
+        if "supernet" in ind.needs and supernet is not None:
+            reads.append(read("supernet training", "train", n_train, "every training image, SPOS epochs"))
+        if ind.name == "supernet_acc":
+            reads.append(read("evaluation", "eval", int(options.get("val_images", VAL_IMAGES)),
+                              f"fixed permutation, seed {seed + 1}"))
+            reads.append(read("BN recalibration", "train", int(options.get("calib_batches", CALIB_BATCHES)) * batch,
+                              f"fixed permutation, seed {seed}"))
+        elif ind.name in EVAL_IMAGE_INDICATORS or ind.name == "trainability":
+            if ind.name != "trainability":
+                reads.append(read("probe images", "eval", int(options.get("probe_images", PROBE_IMAGES)),
+                                  f"fixed permutation, seed {seed + 1}"))
+            reads.append(read("MC-BN statistics and NTK images", "train", mc, f"fixed permutation, seed {seed}"))
+        elif "data" in ind.needs:
+            reads.append(read("zero-cost batch", "train", int(options.get("zc_batch_size", DEFAULT_BATCH)),
+                              f"fixed permutation, seed {seed} (per-arch: random per architecture)"))
+        roles = {"eval" if r["split"] == where["eval"] else "train" for r in reads}
+        out[ind.name] = {"reads": reads,
+                         "vs_truth": combine([relation[r] for r in sorted(roles)]) if reads else "no images (data-free)"}
+    evaluated = [n for n, v in out.items() if any(r["split"] == where["eval"] for r in v["reads"])]
+    return {"dataset": dataset.name, "truth": rec["truth"], "train": rec["train"], "eval": rec["eval"],
+            "eval_vs_truth": rec["eval_vs_truth"], "train_vs_truth": rec["train_vs_truth"],
+            "evaluated_on_eval_split": evaluated,
+            "disjoint": all(v["vs_truth"] in (DISJOINT, "no images (data-free)") for v in out.values()),
+            "indicators": out}
 
 
 def read_scores_csv(path: str, space, indicator_names: str | None):
@@ -216,7 +317,24 @@ def read_scores_csv(path: str, space, indicator_names: str | None):
         raise BenchmarkError(f"--scores {path}: no column {', '.join(missing)} (columns: {', '.join(df.columns)})")
     indicators = [get(n) for n in names]
     ops = space.parse_many(df["arch"])
-    return indicators, ops, {n: (pd.to_numeric(df[n], errors="coerce").to_numpy(float), 0.0) for n in names}
+    seen: dict[tuple, int] = {}
+    repeats = [(seen[key], row) for row, key in enumerate(map(tuple, ops)) if seen.setdefault(key, row) != row]
+    if repeats:  # the same cell twice would be counted twice in every statistic
+        first, row = repeats[0]
+        raise BenchmarkError(f"--scores {path}: architecture {df['arch'][row]} is listed twice (lines {first + 2} and "
+                             f"{row + 2}; {len(repeats)} repeated row(s) in all); list each architecture once")
+    # pandas reads "inf" / "-inf" as +-inf and empty cells as NaN: an infinite score stays a (worst/best) value;
+    # any other text is a malformed file, not a silently dropped "undefined" score
+    columns = {}
+    for n in names:
+        values = pd.to_numeric(df[n], errors="coerce")
+        bad = values.isna() & df[n].notna() & (df[n].astype(str).str.strip().str.lower() != "nan")
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise BenchmarkError(f"--scores {path}: column {n} line {row + 2} holds {df[n].iloc[row]!r}, not a number "
+                                 "(an undefined score is an empty cell or NaN)")
+        columns[n] = (values.to_numpy(float), 0.0)
+    return indicators, ops, columns
 
 
 def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: str | None = None) -> dict:
@@ -242,11 +360,16 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
         ops, truth_values = select_archs(space, truth, opts.sample_archs, opts.seed)
         ctx = build_context(opts, indicators, name, truth, cfg, out)
         ctx.space = space
-        key = {"truth": truth.description(), "train": cfg.to_dict(), "supernet": opts.supernet, "seed": opts.seed}
+        key = {"truth": truth.description(), "train": cfg.to_dict(), "supernet": opts.supernet, "seed": opts.seed,
+               "images": images_key(ctx.dataset)}  # other training / evaluation images: rescored
         scores = score_indicators(indicators, ops, ctx, out / "scores", key)
         network, train_seconds = ctx.network, (ctx.supernet.train_seconds if ctx.supernet else 0.0)
     results = assemble_results(opts, name, cfg, truth, space, indicators, ops, scores, truth_values, network)
     results["config"]["scores_csv"] = scores_csv
+    results["evaluation_images"] = (
+        {"note": f"scores read from {scores_csv}: the images they were computed on are not recorded there "
+                 "(`bnbench score` prints them)"} if scores_csv else
+        evaluation_images(indicators, ctx.dataset, ctx.supernet, ctx.options, opts.seed))
     results["timings"] = {"supernet_train_s": train_seconds, "total_s": time.perf_counter() - start}
     from bnbench.report import write_report
 
@@ -255,13 +378,28 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
     return results
 
 
+def isomorphism_classes(space, truth, ops) -> tuple[list, list]:
+    """(class id, representative key) per architecture for the isomorphism-unique statistics: the key is
+    (benchmark index, arch string) (:func:`bnbench.correlation.representative_keys`), so each class is
+    represented by its lowest benchmark index whatever the row order."""
+    from bnbench.correlation import representative_keys
+
+    archs = [space.to_str(o) for o in ops]
+    try:
+        indices = truth.indices[truth.positions(archs)]
+    except BnbenchError:  # the truth spells some cells differently: match on the parsed cells instead
+        index_of = dict(zip(map(tuple, space.parse_many(truth.archs).tolist()), truth.indices.tolist()))
+        indices = [index_of.get(tuple(o), -1) for o in np.asarray(ops).tolist()]
+    return [space.canonical(o) for o in ops], representative_keys(indices, archs)
+
+
 def assemble_results(opts: RunOptions, name: str, cfg: TrainConfig, truth, space, indicators, ops, scores,
                      truth_values, network: NetSpec) -> dict:
     """The results.json document: config, seeds, versions, ground truth and per-indicator statistics."""
     from bnbench.correlation import correlate
     from bnbench.utils.env import package_versions
 
-    groups = [space.canonical(o) for o in ops]
+    groups, keys = isomorphism_classes(space, truth, ops)
     results = {
         "bnbench_version": package_versions()["bnbench"], "command": "correlate",
         "config": {"space": opts.space, "dataset": name, "benchmark": opts.benchmark, "sample_archs": opts.sample_archs,
@@ -275,7 +413,7 @@ def assemble_results(opts: RunOptions, name: str, cfg: TrainConfig, truth, space
     }
     for ind in indicators:
         values, seconds = scores[ind.name]
-        stats = correlate(values, truth_values, higher_is_better=ind.higher_is_better, groups=groups,
+        stats = correlate(values, truth_values, higher_is_better=ind.higher_is_better, groups=groups, keys=keys,
                           n_boot=opts.n_boot, seed=opts.seed)
         results["indicators"][ind.name] = {"direction": ind.direction, "time_s": seconds,
                                            "time_per_arch_s": seconds / max(len(ops), 1), **stats}

@@ -10,6 +10,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BNBENCH_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_CASES = Path(os.environ.get("BNBENCH_SHARED_CASES", REPO.parent / "shared" / "cases"))
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +19,14 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA} (set BNBENCH_SHARED_DATA or place ../shared/data)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def shared_cases() -> Path:
+    """``../shared/cases``: the smallest inputs of known user traps (issue 16); skipped when missing."""
+    if not SHARED_CASES.is_dir():
+        pytest.skip(f"trap cases not found at {SHARED_CASES} (set BNBENCH_SHARED_CASES or place ../shared/cases)")
+    return SHARED_CASES
 
 
 @pytest.fixture(scope="session")

@@ -45,16 +45,16 @@ def _one_line_error(match_path: Path | str, call, *args, **kwargs) -> str:
 # ---------------------------------------------------------------- readers and splits (fake folders)
 
 def test_cifar10_shapes_and_pixel_layout(fake_root):
-    ds = load_dataset("cifar10", fake_root)
-    assert (len(ds.train), len(ds.valid), ds.num_classes, ds.resolution) == (100, 20, 10, 32)
-    assert ds.train.x.shape == (100, 3, 32, 32) and ds.train.x.dtype == torch.uint8
+    ds = load_dataset("cifar10", fake_root)  # 100 train images: 10 held out (1/10), 90 train; 20 test
+    assert (len(ds.train), len(ds.valid), len(ds.test), ds.num_classes, ds.resolution) == (90, 10, 20, 10, 32)
+    assert ds.train.x.shape == (90, 3, 32, 32) and ds.train.x.dtype == torch.uint8
     assert ds.train.y.dtype == torch.int64 and set(ds.train.y.tolist()) == set(range(10))
-    raw = _raw(fake_root / "cifar-10-batches-py" / "data_batch_1")
-    first = ds.train.x[0].numpy()
+    raw = _raw(fake_root / "cifar-10-batches-py" / "test_batch")
+    first = ds.test.x[0].numpy()
     assert np.array_equal(first[1].ravel(), raw["data"][0, 1024:2048])  # green plane, row-major
-    assert ds.train.y[:20].tolist() == list(raw["labels"])
+    assert ds.test.y.tolist() == list(raw["labels"])
     assert ds.augment == AugmentConfig(pad=4, flip=True, crop=True)
-    assert "100 train / 20 valid" in ds.description and len(ds.mean) == len(ds.std) == 3
+    assert "90 train / 10 valid / 20 test" in ds.description and len(ds.mean) == len(ds.std) == 3
 
 
 def test_cifar10_valid_is_a_fixed_balanced_half(fake_root):
@@ -63,17 +63,18 @@ def test_cifar10_valid_is_a_fixed_balanced_half(fake_root):
     assert (len(ds.train), len(ds.valid)) == (50, 50)
     assert torch.equal(ds.train.x, again.train.x) and torch.equal(ds.valid.y, again.valid.y)
     assert torch.bincount(ds.train.y, minlength=10).tolist() == [5] * 10
-    full = load_dataset("cifar10", fake_root).train.x.reshape(100, -1)
+    whole = load_dataset("cifar10", fake_root)
+    full = torch.cat([whole.train.x, whole.valid.x]).reshape(100, -1)  # cifar10's train + hold-out
     halves = torch.cat([ds.train.x, ds.valid.x]).reshape(100, -1)
     assert sorted(map(bytes, full.numpy())) == sorted(map(bytes, halves.numpy()))  # a partition
 
 
 def test_cifar100_fine_labels_and_x_valid_half(fake_root):
-    ds = load_dataset("cifar100", fake_root)
-    assert (len(ds.train), len(ds.valid), ds.num_classes) == (200, 100, 100)
-    assert torch.bincount(ds.valid.y, minlength=100).tolist() == [1] * 100
-    raw = _raw(fake_root / "cifar-100-python" / "train")
-    assert ds.train.y.tolist() == list(raw["fine_labels"])
+    ds = load_dataset("cifar100", fake_root)  # 200 train: a 20-image hold-out (valid), 180 train; 200 test
+    assert (len(ds.train), len(ds.valid), len(ds.test), ds.num_classes) == (180, 20, 200, 100)
+    assert torch.bincount(ds.valid.y, minlength=100).max() == 1  # class-balanced: 20 classes, one image each
+    raw = _raw(fake_root / "cifar-100-python" / "test")
+    assert ds.test.y.tolist() == list(raw["fine_labels"])
     assert torch.equal(load_dataset("CIFAR100", fake_root, seed=3).valid.x, ds.valid.x)
 
 
@@ -83,11 +84,12 @@ def test_imagenet16_120_filters_and_relabels(fake_root):
     raws = [_raw(folder / f"train_data_batch_{i}") for i in range(1, 11)]
     labels = np.concatenate([np.asarray(r["labels"]) for r in raws])
     keep = labels <= 120
-    assert len(ds.train) == keep.sum() == 100 and ds.num_classes == 120 and ds.resolution == 16
-    assert ds.train.y.tolist() == (labels[keep] - 1).tolist()
+    assert len(ds.train) + len(ds.valid) == keep.sum() == 100 and ds.num_classes == 120 and ds.resolution == 16
     data = np.concatenate([r["data"] for r in raws])[keep].reshape(-1, 3, 16, 16)
-    assert np.array_equal(ds.train.x.numpy(), data)
-    assert len(ds.valid) == 10 and int(ds.valid.y.max()) < 120 and int(ds.valid.y.min()) >= 0
+    pooled = torch.cat([ds.train.x, ds.valid.x]).numpy()  # train + its 10-image hold-out = every kept image
+    assert sorted(map(bytes, pooled.reshape(100, -1))) == sorted(map(bytes, data.reshape(100, -1)))
+    assert sorted(torch.cat([ds.train.y, ds.valid.y]).tolist()) == sorted((labels[keep] - 1).tolist())
+    assert len(ds.valid) == 10 and len(ds.test) == 20 and int(ds.test.y.max()) < 120 and int(ds.test.y.min()) >= 0
 
 
 def test_train_fraction_is_stratified_and_seeded():
@@ -287,7 +289,7 @@ def test_real_cifar10(shared_data):
     assert (len(valid.train), len(valid.valid)) == (25000, 25000) and seconds < 20
     assert torch.bincount(valid.train.y, minlength=10).tolist() == [2500] * 10
     full = load_dataset("cifar10", shared_data)  # the parent folder works too: <root>/cifar10/cifar-10-...
-    assert (len(full.train), len(full.valid)) == (50000, 10000)
+    assert (len(full.train), len(full.valid), len(full.test)) == (45000, 5000, 10000)  # 5,000-image hold-out
     assert np.allclose(full.mean, (0.4913, 0.4821, 0.4465), atol=5e-4)
     assert np.allclose(valid.mean, (0.4913, 0.4821, 0.4465), atol=3e-3)
     assert np.allclose(full.std, (0.247, 0.243, 0.261), atol=5e-3)

@@ -35,7 +35,7 @@ def frame() -> pd.DataFrame:
 
 @pytest.fixture()
 def results(frame: pd.DataFrame) -> dict:
-    stats = correlate_many(frame, "acc", INDICATORS, groups="iso", n_boot=50)
+    stats = correlate_many(frame, "acc", INDICATORS, groups="iso", keys=list(range(200)), n_boot=50)
     indicators = {name: {"direction": "higher" if hib else "lower", "time_s": 1.25, "time_per_arch_s": 0.00625,
                          **stats[name]} for name, hib in INDICATORS.items()}
     return {"bnbench_version": "0.1.0", "command": "bnbench run --space nb201", "config": {"n_boot": 50},
@@ -79,7 +79,7 @@ def test_report_md_content(tmp_path, frame, results):
     for name in INDICATORS:
         assert f"| {name} |" in text and f"(scatter_{name}.png)" in text
     assert "n/a (constant)" in text and "n/a (all_nan)" in text
-    assert "nan_dropped" in text and "7 non-finite" in text
+    assert "nan_dropped" in text and "7 NaN score(s)" in text
     assert '"torch": 1' in text and f"| numpy | {np.__version__} |" in text
 
 

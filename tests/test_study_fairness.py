@@ -15,12 +15,13 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def fake_truth(path, n: int = 150, seed: int = 0):
-    """An NB201-style CSV: accuracy grows with the convolutions of a cell, plus noise."""
+    """An NB201-style CSV: accuracy grows with the convolutions of a cell, plus noise (values in CIFAR-10's range,
+    which bnbench checks against the setting the file name states)."""
     rng = np.random.default_rng(seed)
     archs = A.sample(n, rng)
     lines = ["file id,arch str,train accuracy,validation accuracy,test accuracy"]
     for i, a in enumerate(archs):
-        acc = 60 + 5 * a.count(3) + 3 * a.count(2) + rng.normal(0, 2)
+        acc = 78 + 2 * a.count(3) + 1.2 * a.count(2) + rng.normal(0, 0.8)
         lines.append(f"{i},{A.to_str(a)},{acc + 5:.3f},{acc:.3f},{acc - 1:.3f}")
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -38,9 +39,9 @@ def test_disjoint_samples_are_disjoint_and_stratified():
 
 def test_op_frequencies_and_top_indices():
     archs = np.array([[0] * 6, [3] * 6, [3, 3, 2, 2, 1, 1]])
-    rows = analysis.top_indices(np.array([0.1, np.nan, 0.5]), True, 2)
-    assert rows.tolist() == [2, 0]
-    freq = analysis.op_frequencies(archs, np.array([1, 2]))
+    weights = analysis.top_weights(np.array([0.1, np.nan, 0.5]), True, 2)
+    assert weights.tolist() == [1.0, 0.0, 1.0]
+    freq = analysis.op_frequencies(archs, np.array([0.0, 1.0, 1.0]))
     assert freq["nor_conv_3x3"] == pytest.approx(8 / 12) and sum(freq.values()) == pytest.approx(1)
 
 

@@ -87,7 +87,9 @@ def test_convert_round_trips_through_read_table(built, tmp_path, kind):
     assert detect_kind(out) == "table"
     table, source = read_table(out), read_source(built[kind])
     assert table.archs == source.archs == ARCHS and np.array_equal(table.indices, source.indices)
-    assert list(table.columns) == list(source.columns) and len(table.columns) == 44  # cifar10 has no valid split
+    assert list(table.columns) == list(source.columns) and len(table.specs()) == 44  # cifar10 has no valid split
+    seeds = {n: v for n, v in table.columns.items() if ":seeds:" in n}  # seed counts: 4 settings x 2 schedules
+    assert len(seeds) == 8 and all(v.tolist() == [2.0, 2.0, 2.0] for v in seeds.values())
     for name, values in source.columns.items():
         assert np.array_equal(table.columns[name], values), name
     assert table.meta["source"] == str(built[kind]) and "versions" in table.meta and "created" in table.meta
@@ -303,8 +305,10 @@ BAD_INPUTS = {
     "bz2 single file": lambda tmp, built: _write(tmp / "NATS-tss.pickle.pbz2", bz2.compress(b"x")),
     "binary junk": lambda tmp, built: _write(tmp / "junk.bin", bytes(range(200, 256)) * 4),
     "unknown csv": lambda tmp, built: _write(tmp / "other.csv", "a,b,c\n1,2,3\n"),
-    "nb201 csv missing column": lambda tmp, built: _write(
-        tmp / "nb201-v1_1-cifar100-200ep.csv", f"file id,arch str,train accuracy,test accuracy\n0,{INDEX0},1,2\n"),
+    "nb201 csv without a metric column": lambda tmp, built: _write(
+        tmp / "nb201-v1_1-cifar100-200ep.csv", f"file id,arch str,cfg name\n0,{INDEX0},x\n"),
+    "nb201 csv without an arch column": lambda tmp, built: _write(
+        tmp / "nb201-v1_1-cifar100-200ep.csv", "file id,validation accuracy\n0,50\n"),
     "nb201 csv with text values": lambda tmp, built: _write(
         tmp / "nb201-v1_1-cifar100-200ep.csv",
         f"file id,arch str,train accuracy,validation accuracy,test accuracy\n0,{INDEX0},1,ninety,2\n"),

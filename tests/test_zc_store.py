@@ -13,6 +13,7 @@ from bnbench.indicators.zc import runner
 from bnbench.indicators.zc.store import FILENAME
 from bnbench.spaces import get_space
 from bnbench.truth import write_table
+from bnbench.truth.select import BUILT_SOURCE
 
 SPACE = get_space("nb201")
 
@@ -78,7 +79,7 @@ def test_cli_correlate_with_proxies_writes_heatmap(tmp_path, capsys):
     archs = [SPACE.to_str(a) for a in SPACE.sample(8, 0)]
     truth = tmp_path / "truth.csv"
     write_table(truth, archs, np.full(8, -1), {"digits:valid:accuracy:5": np.linspace(50, 90, 8)},
-                {"config": {"train": {"channels": 4, "cells": 1}}})
+                {"source": BUILT_SOURCE, "config": {"train": {"channels": 4, "cells": 1}}})
     out = tmp_path / "run"
     code = main(["correlate", "--benchmark", str(truth), "--dataset", "digits", "--indicators",
                  "synflow,nwot,te_ntk,params", "--bootstrap", "20", "--zc-batch-size", "16", "--no-progress",

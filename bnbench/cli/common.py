@@ -14,7 +14,8 @@ def add_space(p: argparse.ArgumentParser) -> None:
 def add_data(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--dataset", default=None,
-                   help="cifar10-valid | cifar10 | cifar100 | ImageNet16-120 | digits (default: digits without --benchmark, else cifar10-valid)")
+                   help="cifar10-valid | cifar10 | cifar100 | ImageNet16-120 | digits (default: cifar10-valid when --data-dir or "
+                        "--benchmark is given, else digits; score: cifar10-valid)")
     g.add_argument("--data-dir", default=None, help="root holding cifar-10-batches-py/, cifar-100-python/, ImageNet16/ (default: $BNBENCH_DATA)")
     g.add_argument("--device", default="auto", help="auto | cpu | cuda[:N] (default: auto)")
 

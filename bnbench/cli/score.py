@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +20,41 @@ def register(sub) -> None:
     common.add_scoring(p, default=None)
     p.add_argument("--archs", default="all", help="all | N (stratified sample with --seed) | FILE (one arch string per line)")
     p.add_argument("--out", required=True, help="output CSV")
+    p.add_argument("--truth-split", default=None,
+                   help="train | valid | test | kfold: the truth these scores will be correlated with; indicators "
+                        "evaluate on images disjoint from its images (default: the dataset's usual truth)")
     p.set_defaults(func=run)
 
 
 def read_arch_file(space, path: Path) -> np.ndarray:
-    """Architectures of a text file, one per line (blank lines and '#' comments skipped)."""
-    rows = []
+    """Architectures of a text file, one per line (blank lines and '#' comments skipped).
+
+    Each architecture is scored once, in the order of its first line: a repeated cell (the same cell after
+    parsing, e.g. the same string twice) is skipped with a one-line warning on stderr naming the first repeat
+    and the number skipped.  Isomorphic but different cells are distinct benchmark entries and are all kept.
+    """
+    rows: list[tuple[int, ...]] = []
+    first_line: dict[tuple[int, ...], int] = {}
+    repeats: list[tuple[int, int, str]] = []  # (line, line of its first occurrence, text)
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         try:
-            rows.append(space.parse(line))
+            ops = tuple(int(o) for o in space.parse(line))
         except ArchError as err:
             raise ArchError(f"{path}:{number}: {err}") from None
+        if ops in first_line:
+            repeats.append((number, first_line[ops], line))
+            continue
+        first_line[ops] = number
+        rows.append(ops)
     if not rows:
         raise BnbenchError(f"--archs {path}: the file lists no architectures")
+    if repeats:
+        number, first, text = repeats[0]
+        print(f"bnbench: warning: --archs {path}: {len(repeats)} repeated line(s) skipped, each architecture is "
+              f"scored once (first repeat: line {number}, {text}, already on line {first})", file=sys.stderr)
     return np.asarray(rows, dtype=np.int64)
 
 
@@ -50,7 +70,7 @@ def select(space, spec: str, seed: int) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bnbench.experiment import build_context, net_spec, score_indicators, scores_frame, train_config
+    from bnbench.experiment import build_context, dataset_name, net_spec, score_indicators, scores_frame, train_config
     from bnbench.indicators import parse_list
     from bnbench.spaces import get_space
     from bnbench.utils.io import atomic_write_text
@@ -58,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     opts = common.run_options(args)
     space = get_space(opts.space)
     indicators = parse_list(opts.indicators)
-    name = opts.dataset or "cifar10-valid"
+    name = dataset_name(opts, without_data="cifar10-valid")  # the rule correlate and train-supernet share
     opts.dataset = name
     archs = select(space, args.archs, opts.seed)
     cfg = train_config(name, opts.seed, **common.train_overrides(args))
@@ -68,5 +88,7 @@ def run(args: argparse.Namespace) -> int:
     ctx.space, ctx.network = space, net_spec(name)
     scores = score_indicators(indicators, archs, ctx, None, {})
     atomic_write_text(out, scores_frame(space, archs, scores).to_csv(index=False))
+    if ctx.dataset is not None:
+        print(f"images: {ctx.dataset.description}")
     print(f"wrote {len(archs)} architectures x {len(indicators)} indicators to {out}")
     return 0

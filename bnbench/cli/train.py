@@ -22,14 +22,18 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from bnbench.datasets import load_dataset
     from bnbench.experiment import dataset_name, train_config
-    from bnbench.train.supernet import CHECKPOINT, train_supernet
+    from bnbench.train.supernet import CHECKPOINT, train_supernet, training_line
     from bnbench.utils.seed import resolve_device
 
     opts = common.run_options(args)
-    name = dataset_name(opts)
+    name = dataset_name(opts)  # the rule score and correlate share: --data-dir without --dataset is cifar10-valid
     cfg = train_config(name, args.seed, **common.train_overrides(args))
     data = load_dataset(name, args.data_dir, resolve_device(args.device), train_fraction=cfg.train_fraction, seed=cfg.seed)
-    result = train_supernet(cfg, data, args.out, progress=not args.no_progress)
+    announced: list[str] = []
+    result = train_supernet(cfg, data, args.out, progress=not args.no_progress,
+                            announce=lambda line: (announced.append(line), print(line, flush=True)))
+    if not announced:  # nothing left to train: still say what the checkpoint was trained on
+        print(f"{training_line(cfg, data)} (checkpoint already complete)")
     for h in result.history[result.resumed_from:]:
         print(f"epoch {h['epoch']:3d}  loss {h['loss']:.4f}  {h['images_per_s']:.0f} img/s  {h['seconds']:.1f} s")
     print(f"supernet ({cfg.train_mode}, {len(result.history)}/{cfg.epochs} epochs) at {Path(args.out) / CHECKPOINT}")

@@ -13,9 +13,13 @@ def register(sub) -> None:
     c = tsub.add_parser("convert", help="convert an NB201 .pth / NATS-Bench dir / CSV into a compact bnbench table")
     c.add_argument("source")
     c.add_argument("out")
+    c.add_argument("--dataset", default=None, help="setting of an accuracy CSV whose file name does not state it")
+    c.add_argument("--truth-epochs", type=int, default=None, help="budget of an accuracy CSV whose name does not state it")
     c.set_defaults(func=run_convert)
-    i = tsub.add_parser("info", help="describe a ground-truth source")
+    i = tsub.add_parser("info", help="what a ground-truth source holds: settings, splits, metrics, budgets, seeds")
     i.add_argument("source")
+    i.add_argument("--dataset", default=None, help="setting of an accuracy CSV whose file name does not state it")
+    i.add_argument("--truth-epochs", type=int, default=None, help="budget of an accuracy CSV whose name does not state it")
     i.set_defaults(func=run_info)
     b = tsub.add_parser("build", help="build a ground-truth table by training sampled cells (k-fold x seeds)")
     b.add_argument("--space", default="nb201")
@@ -40,21 +44,14 @@ def register(sub) -> None:
 def run_convert(args: argparse.Namespace) -> int:
     from bnbench.truth import convert
 
-    print(f"wrote {convert(args.source, args.out)}")
+    print(f"wrote {convert(args.source, args.out, args.dataset, args.truth_epochs)}")
     return 0
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from bnbench.truth import detect_kind, read_table
+    from bnbench.truth.info import describe_source
 
-    kind = detect_kind(args.source)
-    print(f"{args.source}: {kind}")
-    if kind == "table":
-        table = read_table(args.source)
-        print(f"{len(table.archs)} architectures; columns: {', '.join(table.columns)}")
-        for key in ("source", "aggregation", "summary"):
-            if key in table.meta:
-                print(f"{key}: {table.meta[key]}")
+    print("\n".join(describe_source(args.source, args.dataset, args.truth_epochs)))
     return 0
 
 

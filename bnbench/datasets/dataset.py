@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -51,7 +51,13 @@ class ImageSplit:
 
 @dataclass
 class Dataset:
-    """A named dataset: train and validation splits plus what training needs to use them."""
+    """A named dataset: its splits plus what training needs to use them.
+
+    ``train``: the supernet's training images; ``valid``: the dataset's own validation split (a hold-out
+    of the training images where the setting has none); ``test``: its test images, if any. ``eval`` is
+    the split indicators evaluate on (``eval_split``), chosen disjoint from the images of the run's
+    ground truth where possible; ``images`` records every role's images (see ``load_dataset``).
+    """
 
     name: str
     train: ImageSplit
@@ -62,10 +68,22 @@ class Dataset:
     resolution: int
     augment: "AugmentConfig"
     description: str
+    test: ImageSplit | None = None
+    eval_split: str = "valid"
+    images: dict = field(default_factory=dict)
 
     @property
     def channels(self) -> int:
         return int(self.train.x.shape[1])
 
+    @property
+    def eval(self) -> ImageSplit:
+        """The images indicators evaluate on (one-shot accuracy, probe images)."""
+        split = self.test if self.eval_split == "test" else self.valid
+        if split is None:
+            raise ValueError(f"dataset {self.name} has no {self.eval_split} split to evaluate on")
+        return split
+
     def to(self, device: str | torch.device) -> "Dataset":
-        return replace(self, train=self.train.to(device), valid=self.valid.to(device))
+        test = self.test.to(device) if self.test is not None else None
+        return replace(self, train=self.train.to(device), valid=self.valid.to(device), test=test)

@@ -2,9 +2,11 @@
 
 For each architecture the subnet is evaluated with the supernet's shared weights: its BatchNorm
 statistics are first recomputed on ``calib_batches`` fixed training batches (un-augmented), then
-top-1 accuracy (%) is measured on ``val_images`` fixed validation images. The same calibration and
-validation images are used for every architecture; the supernet's own BN buffers are restored
-afterwards. Higher is better.
+top-1 accuracy (%) is measured on ``val_images`` fixed images of the dataset's evaluation split
+(``Dataset.eval``: never the supernet's training images, and disjoint from the images the run's ground
+truth is measured on wherever the data allows; see :mod:`bnbench.datasets.protocol`). The same
+calibration and evaluation images are used for every architecture; the supernet's own BN buffers are
+restored afterwards. Higher is better.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from tqdm.auto import tqdm
 
 from bnbench.indicators.registry import ScoringContext, register
 from bnbench.train.loop import accuracy, recalibrate_bn
+
+VAL_IMAGES = 1000  # default ``val_images``: evaluation images per subnet
+CALIB_BATCHES = 4  # default ``calib_batches``: training batches for BN recalibration
 
 
 def fixed_images(split, n: int, augmenter, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -28,17 +33,18 @@ def batched(x: torch.Tensor, y: torch.Tensor, size: int):
 
 
 @register("supernet_acc", higher_is_better=True, needs=("supernet", "data"),
-          summary="one-shot validation accuracy with BN statistics recalibrated per subnet")
+          summary="one-shot accuracy on held-out images with BN statistics recalibrated per subnet")
 @torch.no_grad()
 def supernet_acc(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
     from bnbench.datasets import BatchAugmenter
 
     model, cfg, data = ctx.supernet.model, ctx.supernet.config, ctx.dataset
     size = int(ctx.options.get("eval_batch_size", 256))
-    calib_n = int(ctx.options.get("calib_batches", 4)) * cfg.batch_size
+    calib_n = int(ctx.options.get("calib_batches", CALIB_BATCHES)) * cfg.batch_size
     augmenter = BatchAugmenter(data.mean, data.std, data.augment, cfg.resolution)
     calib, _ = fixed_images(data.train, calib_n, augmenter, ctx.seed)
-    val = batched(*fixed_images(data.valid, int(ctx.options.get("val_images", 1000)), augmenter, ctx.seed + 1), size)
+    val = batched(*fixed_images(data.eval, int(ctx.options.get("val_images", VAL_IMAGES)), augmenter, ctx.seed + 1),
+                  size)
     calib_batches = [calib[i:i + cfg.batch_size] for i in range(0, len(calib), cfg.batch_size)]
     saved = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
     scores = np.empty(len(archs))

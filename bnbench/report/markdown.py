@@ -21,7 +21,7 @@ def write_markdown(out_dir: str | os.PathLike, results: dict[str, Any], figures:
 
 def render_markdown(results: dict[str, Any], figures: dict[str, str], heatmap: str | None = None) -> str:
     """The report as Markdown text."""
-    parts = [_header(results), _ground_truth(results), _results(results), _notes(results), _heatmap(heatmap),
+    parts = [_header(results), _ground_truth(results), _images(results), _results(results), _notes(results), _heatmap(heatmap),
              _figures(figures),
              _json_section("Configuration", results.get("config")), _json_section("Seeds", results.get("seeds")),
              _versions(results.get("versions")), _json_section("Timings", results.get("timings"))]
@@ -52,6 +52,31 @@ def _ground_truth(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _images(results: dict[str, Any]) -> str:
+    """Which images the truth is measured on and which each indicator saw, and whether they are disjoint."""
+    ev = results.get("evaluation_images")
+    if not ev:
+        return ""
+    if "note" in ev:
+        return f"## Images\n\n{ev['note']}"
+    lines = ["## Images", ""]
+    if ev.get("truth"):
+        t = ev["truth"]
+        lines.append(f"- Truth measured on: {t.get('images')} ({t.get('count')} images; split {t.get('split')})")
+    for role, label in (("train", "Supernet / calibration / zero-cost images"), ("eval", "Evaluation images")):
+        if ev.get(role):
+            lines.append(f"- {label}: {ev['dataset']} {ev[role].get('split', 'train')}: {ev[role].get('images')} "
+                         f"({ev[role].get('count')} images)")
+    for key, label in (("eval_vs_truth", "Evaluation images vs truth"), ("train_vs_truth", "Training images vs truth")):
+        if ev.get(key):
+            lines.append(f"- {label}: **{ev[key]}**")
+    rows = [[name, "; ".join(f"{r['role']}: {r['count']} ({r['how']})" for r in v.get("reads", [])) or "none",
+             v.get("vs_truth", "")] for name, v in (ev.get("indicators") or {}).items()]
+    if rows:
+        lines += ["", markdown_table(["indicator", "images read", "vs truth"], rows)]
+    return "\n".join(lines)
+
+
 def _results(results: dict[str, Any]) -> str:
     rows = table_rows(results)
     if not rows:
@@ -61,14 +86,15 @@ def _results(results: dict[str, Any]) -> str:
             "(score, truth) pairs (seeds below). "
             "Top-k precision: share of the indicator's top 10% that is in the truth's top 10%. "
             "Unique tau: Kendall tau over one representative per isomorphism class. "
-            "n counts the architectures used (dropped non-finite values in parentheses).")
+            "n counts the architectures used (dropped NaN scores and non-finite truth values in parentheses; "
+            "infinite scores are kept, ranked first or last).")
     return "## Results\n\n" + markdown_table(headers(results), rows) + "\n\n" + text
 
 
 def _notes(results: dict[str, Any]) -> str:
     notes = status_notes(results)
     if not notes:
-        return "## Notes\n\nAll scores were finite and no indicator was constant."
+        return "## Notes\n\nNo score was NaN or infinite and no indicator was constant."
     return "## Notes\n\n" + "\n".join(f"- **{label}**: {text}" for label, text in notes)
 
 
@@ -76,8 +102,8 @@ def _heatmap(path: str | None) -> str:
     if not path:
         return ""
     return ("## Indicator-by-indicator correlation\n\nSpearman rho between every pair of indicators and the "
-            "ground truth, each oriented so that higher is better, over the architectures where both are "
-            f"finite.\n\n![Spearman rho between indicators]({path})")
+            "ground truth, each oriented so that higher is better, over the architectures where neither is "
+            f"NaN (infinite scores ranked at the ends).\n\n![Spearman rho between indicators]({path})")
 
 
 def _figures(figures: dict[str, str]) -> str:

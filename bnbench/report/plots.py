@@ -73,10 +73,11 @@ HEATMAP = "indicator_correlations.png"
 
 def rank_correlation_matrix(df: pd.DataFrame, truth_col: str, indicators: dict[str, bool]) -> pd.DataFrame:
     """Spearman rho between every pair of indicators (and the truth, first), each oriented so that higher is
-    better (lower-is-better scores negated); pairwise over the rows where both are finite."""
+    better (lower-is-better scores negated); pairwise over the rows where neither is NaN (an infinite score is
+    ranked first or last, as in :mod:`bnbench.correlation`)."""
     cols = {f"{name}" + ("" if hib else " (negated)"): _numeric(df[name]) * (1.0 if hib else -1.0)
             for name, hib in indicators.items()}
-    frame = pd.DataFrame({truth_col: _numeric(df[truth_col]), **cols}).replace([np.inf, -np.inf], np.nan)
+    frame = pd.DataFrame({truth_col: _numeric(df[truth_col]), **cols})
     return frame.corr(method="spearman", min_periods=3)
 
 

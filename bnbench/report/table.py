@@ -33,12 +33,16 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
 
 
 def status_notes(results: dict[str, Any]) -> list[tuple[str, str]]:
-    """(indicator, reason) for every indicator (or its unique-architecture view) whose status is not "ok"."""
+    """(indicator, reason) for every indicator (or its unique-architecture view) whose status is not "ok",
+    that kept infinite scores, or whose interval used only some bootstrap resamples."""
     notes = []
     for name, ind in results.get("indicators", {}).items():
         for label, stats in ((str(name), ind), (f"{name} (unique)", ind.get("unique"))):
             if stats and stats.get("status", "ok") != "ok":
                 notes.append((label, f"{stats['status']}: {stats.get('reason') or 'no reason given'}"))
+            if stats and stats.get("n_inf"):
+                notes.append((label, f"{stats['n_inf']} infinite score(s) kept, ranked first or last in the "
+                                     "indicator's direction; Pearson r undefined"))
             if stats and 0 < stats.get("n_boot_used", 0) < stats.get("n_boot", 0):
                 notes.append((label, f"CI from {stats['n_boot_used']} of {stats['n_boot']} bootstrap resamples "
                                      "(the others were constant)"))

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from bnbench.correlation import correlate
+from bnbench.correlation import correlate, topk_membership
 from bnbench.errors import BnbenchError
 from bnbench.indicators.composite.composite import TERMS, rank_sum
 from bnbench.indicators.registry import Indicator
@@ -29,17 +29,30 @@ def disjoint_samples(ops: np.ndarray, values: np.ndarray, n: int, seed: int,
     return samples
 
 
-def top_indices(scores: np.ndarray, higher_is_better: bool, top: int) -> np.ndarray:
-    """Rows of the ``top`` best scores (NaN last; ties by input order)."""
-    key = np.where(np.isfinite(scores), scores if higher_is_better else -np.asarray(scores), -np.inf)
-    return np.argsort(-key, kind="stable")[:top]
+def top_weights(scores: np.ndarray, higher_is_better: bool, top: int) -> np.ndarray:
+    """P(row is among the ``top`` best scores) when ties are broken uniformly at random (never by row order):
+    1 above the cut, (slots left) / (rows tied at the cut) at it, 0 below (:func:`topk_membership`).
+    NaN scores are never among the top (0; ``top`` shrinks to the number of non-NaN scores); -inf / +inf
+    are the worst / best values (mirrored when lower is better)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    oriented = scores if higher_is_better else -scores
+    weights = np.zeros(scores.size)
+    valid = ~np.isnan(oriented)
+    k = min(int(top), int(valid.sum()))
+    if k > 0:
+        weights[valid] = topk_membership(oriented[valid], k)
+    return weights
 
 
-def op_frequencies(archs: np.ndarray, rows: np.ndarray) -> dict[str, float]:
-    """Share of each NB201 op among all edges of the cells ``archs[rows]`` (sums to 1)."""
-    chosen = np.asarray(archs)[rows].ravel()
-    counts = np.bincount(chosen, minlength=len(OPS))
-    return {op: float(c / max(chosen.size, 1)) for op, c in zip(OPS, counts)}
+def op_frequencies(archs: np.ndarray, weights: np.ndarray) -> dict[str, float]:
+    """Share of each NB201 op among all edges of the cells, each cell weighted by ``weights`` (e.g. its
+    :func:`top_weights`: the expected shares under random tie-breaking); sums to 1 (all 0 when no weight)."""
+    archs, weights = np.asarray(archs), np.asarray(weights, dtype=np.float64)
+    counts = np.zeros(len(OPS))
+    for edge in archs.T:
+        counts += np.bincount(edge, weights=weights, minlength=len(OPS))
+    total = counts.sum()
+    return {op: float(c / total) if total > 0 else 0.0 for op, c in zip(OPS, counts)}
 
 
 def weight_grid() -> list[dict[str, float]]:
@@ -61,17 +74,19 @@ def weights_label(weights: dict[str, float]) -> str:
     return "+".join(t for t in TERMS if weights.get(t)) or "none"
 
 
-def correlate_scores(indicator: Indicator, scores: np.ndarray, truth: np.ndarray, groups, n_boot: int,
+def correlate_scores(indicator: Indicator, scores: np.ndarray, truth: np.ndarray, groups, keys, n_boot: int,
                      seed: int) -> dict:
-    return correlate(scores, truth, higher_is_better=indicator.higher_is_better, groups=groups, n_boot=n_boot,
-                     seed=seed)
+    """``correlate`` in the indicator's direction; ``keys`` pick each isomorphism class's representative."""
+    return correlate(scores, truth, higher_is_better=indicator.higher_is_better, groups=groups, keys=keys,
+                     n_boot=n_boot, seed=seed)
 
 
-def composite_choice(report: dict, selection: dict | None, samples: dict, groups, n_boot: int, seed: int) -> dict:
+def composite_choice(report: dict, selection: dict | None, samples: dict, groups, keys, n_boot: int,
+                     seed: int) -> dict:
     """Composite weights chosen on the selection sample (``{term: (scores, s)}``), judged on the report sample."""
     if selection is None:
         return {"chosen": None, "reason": "one sample only: no selection sample to choose weights on"}
     weights, table = choose_weights({t: selection[t][0] for t in TERMS}, samples["selection"][1])
     judged = correlate(rank_sum({t: report[t][0] for t in TERMS}, weights), samples["report"][1], groups=groups,
-                       n_boot=n_boot, seed=seed)
+                       keys=keys, n_boot=n_boot, seed=seed)
     return {"chosen": weights, "label": weights_label(weights), "selection_table": table, "report": judged}

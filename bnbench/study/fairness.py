@@ -13,7 +13,8 @@ Stages, each cached under ``out`` so that a rerun resumes where it stopped:
    default weights only.
 3. Scores (``scores/<run>/epoch<e>/<sample>/<indicator>.json``), correlated with the truth: Kendall tau
    and Spearman rho with bootstrap intervals (:func:`bnbench.correlation.correlate`).
-4. Op frequencies among the ``top`` cells of each indicator beside those of the truth's top cells.
+4. Op frequencies among the ``top`` cells of each indicator beside those of the truth's top cells (cells tied
+   at the cut count with their probability of making it under random tie-breaking, never by row order).
 5. Training curve: tau of each indicator after each checkpoint epoch of BN-only and full training,
    against cumulative training time.
 """
@@ -72,7 +73,7 @@ def runs(cfg: FairnessConfig, dataset: str) -> dict[str, tuple[Any, list[int]]]:
 def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
     """Run (or resume) the study; writes results.json, report.md and figures to ``cfg.run.out``; returns the results."""
     from bnbench.datasets import load_dataset
-    from bnbench.experiment import dataset_name, load_ground_truth, net_spec, score_indicators
+    from bnbench.experiment import dataset_name, isomorphism_classes, load_ground_truth, net_spec, score_indicators
     from bnbench.spaces import get_space
     from bnbench.study.report import write_study_report
     from bnbench.study.snapshots import ensure_snapshots, train_seconds
@@ -112,7 +113,7 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
     snaps = {run: ensure_snapshots(train, data, out / "supernets" / run, epochs, opts.progress)
              for run, (train, epochs) in plan.items()}
     report_ops, report_truth = samples["report"]
-    groups = [space.canonical(o) for o in report_ops]
+    groups, keys = isomorphism_classes(space, truth, report_ops)  # representatives: lowest benchmark index
     for run, (train, epochs) in plan.items():
         entry = results["runs"][run] = {"epochs": {}}
         for epoch in epochs:
@@ -120,26 +121,27 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
             scores = score(run, epoch, "report", which)
             entry["epochs"][epoch] = {"train_s": train_seconds(snaps[run][epoch]),
                                       "indicators": _judge([i for i in indicators if i in which], scores,
-                                                           report_truth, groups, cfg)}
+                                                           report_truth, groups, keys, cfg)}
         final = scores
-        top_rows = {i.name: analysis.top_indices(final[i.name][0], i.higher_is_better, cfg.top) for i in indicators}
-        top_rows["truth"] = analysis.top_indices(report_truth, True, cfg.top)
-        entry["top_ops"] = {k: analysis.op_frequencies(report_ops, rows) for k, rows in top_rows.items()}
+        top_rows = {i.name: analysis.top_weights(final[i.name][0], i.higher_is_better, cfg.top) for i in indicators}
+        top_rows["truth"] = analysis.top_weights(report_truth, True, cfg.top)
+        entry["top_ops"] = {k: analysis.op_frequencies(report_ops, w) for k, w in top_rows.items()}
         if set(TERMS) <= {i.name for i in indicators} and run != "original-full":
             terms = [i for i in indicators if i.name in TERMS]
             selection = score(run, epochs[-1], "selection", terms) if "selection" in samples else None
-            entry["composite_choice"] = analysis.composite_choice(final, selection, samples, groups, opts.n_boot,
-                                                                  opts.seed)
+            entry["composite_choice"] = analysis.composite_choice(final, selection, samples, groups, keys,
+                                                                  opts.n_boot, opts.seed)
     results["timings"] = {"total_s": time.perf_counter() - start}
     write_study_report(out, results)
     return results
 
 
-def _judge(indicators, scores: dict, truth: np.ndarray, groups, cfg: FairnessConfig) -> dict[str, dict]:
+def _judge(indicators, scores: dict, truth: np.ndarray, groups, keys, cfg: FairnessConfig) -> dict[str, dict]:
     """Per indicator: correlation statistics, scoring time and the count of worst-score (degenerate) cells
     (for ``composite``: cells with a worst score in any of its scored terms)."""
     worst = {n: count_degenerate(n, s) for n, (s, _) in scores.items()}
     if "composite" in scores and set(TERMS) <= set(scores):
         worst["composite"] = int(np.any([scores[t][0] == WORST[t] for t in TERMS], axis=0).sum())
-    return {i.name: {**analysis.correlate_scores(i, scores[i.name][0], truth, groups, cfg.run.n_boot, cfg.run.seed),
+    return {i.name: {**analysis.correlate_scores(i, scores[i.name][0], truth, groups, keys, cfg.run.n_boot,
+                                                 cfg.run.seed),
                      "time_s": scores[i.name][1], "degenerate": worst[i.name]} for i in indicators}

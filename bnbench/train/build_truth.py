@@ -42,6 +42,14 @@ class BuildConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(dataset="digits", channels=8, cells=1, epochs=15,
                                                                    batch_size=64, train_mode="full", lr=0.05))
 
+    def __post_init__(self) -> None:
+        if self.dataset == "cifar10":
+            from bnbench.errors import BnbenchError
+
+            raise BnbenchError("truth build --dataset cifar10: the cifar10 setting has no validation split, and its "
+                               "k-fold truth would pool the 10k test images; use --dataset cifar10-valid (the 50k "
+                               "training images)")
+
     def key(self) -> str:
         """Hash of everything that changes a run's result (resumed runs must match it)."""
         payload = json.dumps({"dataset": self.dataset, "folds": self.folds, "train": self.train.to_dict()}, sort_keys=True)
@@ -108,6 +116,7 @@ def build_truth(cfg: BuildConfig, out: str | Path, data_dir: str | None = None, 
 
 def _write(cfg: BuildConfig, out: Path, archs: list[str], runs: dict) -> Path:
     from bnbench.truth import write_table
+    from bnbench.truth.select import BUILT_SOURCE
 
     acc = np.array([[[runs[(a, s, f)]["acc"] for f in range(cfg.folds)] for s in cfg.seeds] for a in archs])
     per_seed = acc.mean(axis=2)  # (archs, seeds)
@@ -115,7 +124,7 @@ def _write(cfg: BuildConfig, out: Path, archs: list[str], runs: dict) -> Path:
     columns = {column: per_seed.mean(axis=1)}
     columns.update({f"{column}:seed{s}": per_seed[:, i] for i, s in enumerate(cfg.seeds)})
     seconds = np.array([r["seconds"] for r in runs.values()])
-    meta = {"source": "bnbench truth build", "aggregation": f"mean of {len(cfg.seeds)} seeds x {cfg.folds} folds",
+    meta = {"source": BUILT_SOURCE, "aggregation": f"mean of {len(cfg.seeds)} seeds x {cfg.folds} folds",
             "config": cfg.to_dict(), "config_key": cfg.key(), "versions": package_versions(),
             "summary": summary(per_seed), "seconds_per_run": float(seconds.mean()), "runs": int(acc.size)}
     return write_table(out, archs, np.full(len(archs), -1), columns, meta)

@@ -14,6 +14,7 @@ ImageNet16-120   train             x-valid (half of its 6k test set)       x-tes
 ================ ================= ======================================= ========================
 
 The API's ``valtest`` (ori-test of cifar100 / ImageNet16-120, i.e. x-valid + x-test) is not kept.
+Next to the values, ``{dataset}:seeds:{epochs}`` records how many seeds (training runs) each mean is over.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from bnbench.truth.fail import fail, short
-from bnbench.truth.spec import METRICS, NB201_DATASETS, SPLITS, column_name, parse_column
+from bnbench.truth.spec import METRICS, NB201_DATASETS, SETTING_SPLITS, SPLITS, column_name, parse_column, seeds_column
 
 
 def arch_values(api: Any, index: int, results: Mapping[str, Any], path: str | os.PathLike) -> dict[str, float]:
@@ -38,7 +39,10 @@ def arch_values(api: Any, index: int, results: Mapping[str, Any], path: str | os
             except Exception as err:  # the API raises bare KeyError/ValueError/AssertionError on bad records
                 raise fail(path, f"architecture {index}, {hp}-epoch schedule, {dataset}: unreadable result "
                                  f"({short(err)}); expected complete official benchmark records") from None
-            for split in SPLITS:
+            seeds = archres.get_dataset_seeds(dataset) if hasattr(archres, "get_dataset_seeds") else None
+            if seeds:
+                out[seeds_column(dataset, int(hp))] = float(len(seeds))
+            for split in SETTING_SPLITS.get(dataset, SPLITS):
                 for metric in METRICS:
                     value = info.get(f"{split}-{metric}")
                     if value is not None and math.isfinite(float(value)):

@@ -8,16 +8,16 @@ import re
 import zipfile
 from pathlib import Path
 
+from bnbench.truth.columns import EXPECTED_COLUMNS, arch_column, index_column, metric_columns
 from bnbench.truth.fail import fail, short
 from bnbench.truth.table import MAGIC
 
 KINDS = ("nb201-pth", "nats-dir", "table", "nb201-csv", "nats-csv")
 NATS_META = "meta.pickle.pbz2"
-NB201_CSV_COLUMNS = ("file id", "arch str", "train accuracy", "validation accuracy", "test accuracy")
 NATS_CSV_ARCH = "ArchitectureString"
 NATS_CSV_VALUE = re.compile(r"^(CIFAR10|CIFAR100|ImageNet)(Train|Valid|Test)Accuracy(\d+)Epochs$")
 EXPECTED_ANY = ("expected an NB201 .pth, a NATS-Bench topology directory, a bnbench truth table, "
-                "or an NB201 / NATS-Bench accuracy CSV")
+                "a NATS-Bench accuracy CSV, or an accuracy CSV with " + EXPECTED_COLUMNS)
 _LINE_LIMIT = 1 << 20
 
 
@@ -71,18 +71,17 @@ def _text_kind(path: Path, head: bytes) -> str:
     if line.startswith(MAGIC):
         return "table"
     fields = [f.strip() for f in next(csv.reader([line]), [])]
-    if "arch str" in fields or "file id" in fields:
-        return _require(path, fields, NB201_CSV_COLUMNS, "nb201-csv")
     if NATS_CSV_ARCH in fields:
         if not any(NATS_CSV_VALUE.match(f) for f in fields):
             raise fail(path, "NATS-Bench CSV without an accuracy column; expected columns like "
                              "CIFAR10TestAccuracy200Epochs next to ArchitectureString")
         return "nats-csv"
+    if arch_column(fields) is not None:
+        if not metric_columns(fields):
+            raise fail(path, f"CSV has an architecture column but no metric column (columns: "
+                             f"{', '.join(fields)[:120]}); expected {EXPECTED_COLUMNS}")
+        return "nb201-csv"
+    if index_column(fields) is not None or metric_columns(fields):
+        raise fail(path, f"CSV has no architecture column (columns: {', '.join(fields)[:120]}); "
+                         f"expected {EXPECTED_COLUMNS}")
     raise fail(path, f"unrecognised content (first line {line[:60]!r}); {EXPECTED_ANY}")
-
-
-def _require(path: Path, fields: list[str], needed: tuple[str, ...], kind: str) -> str:
-    missing = [c for c in needed if c not in fields]
-    if missing:
-        raise fail(path, f"NB201 CSV is missing column(s) {', '.join(missing)}; expected {', '.join(needed)}")
-    return kind

@@ -62,6 +62,13 @@ class GroundTruth:
         """The official benchmark index of ``arch`` (-1 where the source has none)."""
         return int(self.indices[self.positions([arch])[0]])
 
+    def canonical_order(self) -> GroundTruth:
+        """The same truth with rows sorted by benchmark index, then (rows without an index, last) by
+        architecture string: samples drawn from it depend on the set of rows, never on the file's row order."""
+        missing = self.indices < 0
+        order = np.lexsort((np.asarray(self.archs, dtype=object).astype(str), self.indices, missing))
+        return self.subset([self.archs[i] for i in order])
+
     def subset(self, archs: Iterable[str]) -> GroundTruth:
         """The truth restricted to ``archs``, in their order."""
         archs = list(archs)

@@ -22,9 +22,15 @@ READERS: dict[str, Callable[[Path], TruthTable]] = {
 CACHED = ("nb201-pth", "nats-dir")  # slow to read: converted once, then read from the cache
 
 
-def read_source(path: str | os.PathLike) -> TruthTable:
-    """Every quantity ``path`` holds, whatever its kind (recognised by content)."""
+def read_source(path: str | os.PathLike, dataset: str | None = None, epochs: int | None = None) -> TruthTable:
+    """Every quantity ``path`` holds, whatever its kind (recognised by content).
+
+    ``dataset`` / ``epochs``: the setting and budget the user stated explicitly; only an accuracy CSV whose
+    file name does not state them uses them (and one whose name contradicts them is refused).
+    """
     kind = detect_kind(path)
+    if kind == "nb201-csv":
+        return read_nb201_csv(Path(path), dataset, epochs)
     reader = READERS[kind]
     return cached_table(path, reader) if kind in CACHED else reader(Path(path))
 
@@ -34,9 +40,13 @@ def load_truth(path: str | os.PathLike, spec: TruthSpec = TruthSpec()) -> Ground
     return read_source(path).truth(spec, source=os.fspath(path))
 
 
-def convert(path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
-    """Write every quantity of any supported source to a compact table at ``out_path``."""
-    table = read_source(path)
+def convert(path: str | os.PathLike, out_path: str | os.PathLike, dataset: str | None = None,
+            epochs: int | None = None) -> Path:
+    """Write every quantity of any supported source to a compact table at ``out_path``.
+
+    ``dataset`` / ``epochs`` label an accuracy CSV whose file name does not state them (see :func:`read_source`).
+    """
+    table = read_source(path, dataset=dataset, epochs=epochs)
     meta = dict(table.meta)
     meta.setdefault("source", os.fspath(path))
     return write_table(out_path, table.archs, table.indices, table.columns, meta)

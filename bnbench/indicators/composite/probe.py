@@ -26,6 +26,9 @@ from bnbench.indicators.registry import ScoringContext
 Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]  # BN module name -> (K x C means, K x C variances)
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 MAX_PROBE_IMAGES = 4096
+PROBE_IMAGES = 64  # default ``probe_images``
+# Indicators that read the probe images (the evaluation split); trainability reads training images only.
+EVAL_IMAGE_INDICATORS = ("composite", "expressivity", "uncertainty", "feature_rank")
 
 
 class _Features(nn.Module):
@@ -67,7 +70,7 @@ class Probe:
 
     wrapper: _Features
     calib: torch.Tensor  # K x b x C x H x W training batches (MC-BN draws)
-    images: torch.Tensor  # m x C x H x W validation images (expressivity, uncertainty)
+    images: torch.Tensor  # m x C x H x W evaluation images, ``Dataset.eval`` (expressivity, uncertainty, feature_rank)
     ntk_images: torch.Tensor  # n x C x H x W training images (trainability)
     probe: torch.Tensor  # unit logit direction orthogonal to the all-ones vector
     params: dict[str, torch.Tensor]  # detached
@@ -88,10 +91,10 @@ class Probe:
         augmenter = BatchAugmenter(data.mean, data.std, data.augment, cfg.resolution)
         cl = torch.channels_last  # same values; CPU pooling and convs run several times faster in this layout
         calib = fixed_images(data.train, k * b, augmenter, ctx.seed)[0].contiguous(memory_format=cl)
-        m = option(ctx, "probe_images", 64)
+        m = option(ctx, "probe_images", PROBE_IMAGES)
         if m > MAX_PROBE_IMAGES:
             raise BnbenchError(f"scoring option probe_images={m}: at most {MAX_PROBE_IMAGES} (an m x m kernel per subnet)")
-        images = fixed_images(data.valid, m, augmenter, ctx.seed + 1)[0]
+        images = fixed_images(data.eval, m, augmenter, ctx.seed + 1)[0]  # disjoint from the truth's where possible
         classes = model.classifier.out_features
         v = torch.randn(classes, generator=torch.Generator().manual_seed(ctx.seed), dtype=torch.float64)
         v = (v - v.mean()) / (v - v.mean()).norm() if classes > 1 else torch.ones(1, dtype=torch.float64)

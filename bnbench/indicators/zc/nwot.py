@@ -8,7 +8,10 @@ the kernel K_H = c c^T + (1-c)(1-c)^T (= d minus the Hamming distances) is summe
 
 Conventions: the batch of 64 training images (the paper's NB201 runs use 128), network in *train*
 mode (the reference never calls ``eval``: BN on batch statistics), default initialisation; every ReLU
-module that runs in the forward pass counts (in NB201 all of them reach the output). A singular
+module that runs in the forward pass counts, as in the reference, *including ReLUs whose output never
+reaches the logits*: an NB201 op runs whenever its edge is not ``none``, so a conv on an edge into a node
+that no non-``none`` edge leaves, or every op before a cell whose last node is cut off (all its incoming
+edges ``none``), still adds its codes to the kernel although it cannot change the output. A singular
 kernel (e.g. identical codes for all samples) has log|det| = -inf: NaN, reason logged. Higher is better.
 """
 
