@@ -34,20 +34,20 @@ def main() -> None:
     p.add_argument("--resolution", type=int, default=16)
     p.add_argument("--batch-size", type=int, default=64, help="training batch size = MC-BN batch size")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    p.add_argument("--fair", action="store_true", help="bn_every_op supernet")
+    p.add_argument("--bn-every-op", action="store_true", help="a trainable BN on every candidate op")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     data = load_dataset("cifar10-valid", args.data_dir) if args.data_dir else synthetic()
     cfg = TrainConfig(dataset=data.name, channels=args.channels, cells=args.cells, resolution=args.resolution,
-                      batch_size=args.batch_size, fair=args.fair)
+                      batch_size=args.batch_size, bn_every_op=args.bn_every_op)
     result = TrainResult(build_supernet(cfg, data).eval(), cfg)
     space = get_space("nb201")
     archs = space.sample(args.archs, 0)
     ctx = ScoringContext(space=space, dataset=data, supernet=result, progress=False)
     compute(archs[:2], ctx, TERMS)  # warm-up
     print(f"threads: {torch.get_num_threads()}  data: {data.description}  supernet: C={cfg.channels} N={cfg.cells} "
-          f"{cfg.resolution}x{cfg.resolution} fair={cfg.fair}  cells timed: {len(archs)}")
+          f"{cfg.resolution}x{cfg.resolution} bn_every_op={cfg.bn_every_op}  cells timed: {len(archs)}")
     print("wall = elapsed time; cpu = this process's CPU time (stabler on a shared machine)")
     for terms in [(t,) for t in TERMS] + [TERMS]:
         wall, cpu = time.perf_counter(), time.process_time()

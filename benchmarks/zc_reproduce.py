@@ -61,9 +61,9 @@ def load_data_file(path: str) -> Dataset:
 
 def seconds_per_arch(out: Path, archs: list[str], variant: str) -> dict[str, float]:
     """Mean compute time per architecture of each proxy, from the store (so resumed runs count it too)."""
-    from bnbench.indicators.zc.fisher import NASLIB
+    from bnbench.indicators.zc.fisher import NASLIB_VARIANT
 
-    bound = {"fisher_naslib": NASLIB["model_variant"]}  # scored on its own network whatever --variant says
+    bound = {"fisher_naslib": NASLIB_VARIANT["nb201"]}  # scored on its own network whatever --variant says
     store, wanted, times = ScoreStore(out / FILENAME), set(archs), {}
     for rec in store.records.values():
         if rec["arch"] in wanted and rec["variant"] == bound.get(rec["proxy"], variant):
@@ -76,7 +76,7 @@ def batch_keys(dataset: Dataset, args) -> tuple[str, str]:
     from bnbench.indicators.zc.common import image_batch
     from bnbench.indicators.zc.te_linear_regions import crop_batch
 
-    ctx = ScoringContext(space=None, network=net_spec(NAME), dataset=dataset, seed=args.seed,
+    ctx = ScoringContext(space=get_space("nb201"), network=net_spec(NAME), dataset=dataset, seed=args.seed,
                          options={"zc_batch_size": args.batch_size, "zc_batch": "fixed"})
     return image_batch(ctx).key, crop_batch(ctx).key
 

@@ -24,9 +24,9 @@ from bnbench.utils.io import atomic_write_json
 # (num_classes, in_channels, native resolution) of each named dataset, for data-free indicators
 DATASET_SHAPES = {"cifar10-valid": (10, 3, 32), "cifar10": (10, 3, 32), "cifar100": (100, 3, 32),
                   "ImageNet16-120": (120, 3, 16), "digits": (10, 1, 8)}
-# Supernet presets: the embedded digits default is sized to finish in well under 3 minutes on 2 cores.
-PRESETS = {"digits": dict(channels=16, cells=2, epochs=30, batch_size=64),
-           "default": dict(channels=16, cells=5, epochs=10, batch_size=64)}
+# Supernet presets per dataset; the space adds its own width/depth (``SearchSpace.presets``): the embedded
+# digits default is sized to finish in well under 3 minutes on 2 cores.
+PRESETS = {"digits": dict(epochs=30, batch_size=64), "default": dict(epochs=10, batch_size=64)}
 
 
 @dataclass
@@ -63,9 +63,13 @@ def dataset_name(opts: RunOptions, without_data: str = "digits") -> str:
     return "cifar10-valid" if opts.benchmark or opts.data_dir else without_data
 
 
-def train_config(name: str, seed: int, **overrides: Any) -> TrainConfig:
-    """The preset for dataset ``name`` with every explicitly given (non-None) override applied."""
-    base = dict(PRESETS["digits" if name == "digits" else "default"], dataset=name, seed=seed)
+def train_config(name: str, seed: int, space: str | None = None, **overrides: Any) -> TrainConfig:
+    """The preset for dataset ``name`` in ``space`` (default nb201) with every given (non-None) override applied."""
+    from bnbench.spaces import get_space
+
+    preset = "digits" if name == "digits" else "default"
+    space_obj = get_space(space or "nb201")
+    base = dict(PRESETS[preset], **space_obj.presets.get(preset, {}), dataset=name, seed=seed, space=space_obj.name)
     base.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(**base)
 
@@ -96,11 +100,14 @@ def load_ground_truth(opts: RunOptions, name: str):
 
 
 def net_spec(name: str, truth=None) -> NetSpec:
-    """The stand-alone network the truth was measured on (for params/FLOPs)."""
+    """The stand-alone network the truth was measured on (for params/FLOPs): a bnbench-built truth records its
+    width, depth and other build options; a benchmark's truth uses the space's defaults (the benchmark's own)."""
     classes, in_ch, res = DATASET_SHAPES[name]
     train = (getattr(truth, "meta", None) or {}).get("config", {}).get("train", {})
-    return NetSpec(channels=int(train.get("channels", 16)), cells=int(train.get("cells", 5)), num_classes=classes,
-                   in_channels=in_ch, resolution=int(train.get("resolution") or res))
+    width, depth = train.get("channels"), train.get("cells")
+    return NetSpec(channels=None if width is None else int(width), cells=None if depth is None else int(depth),
+                   num_classes=classes, in_channels=in_ch, resolution=int(train.get("resolution") or res),
+                   options=tuple(sorted((train.get("space_options") or {}).items())))
 
 
 def needs(indicators, what: str) -> bool:
@@ -196,9 +203,9 @@ def select_archs(space, truth, n: int | None, seed: int) -> tuple[np.ndarray, np
     ops = space.parse_many(truth.archs)
     values = np.asarray(truth.values, dtype=float)
     if n is not None and n < len(ops):
-        from bnbench.spaces.nb201.sampling import stratified_sample
+        from bnbench.spaces.sampling import stratified_indices
 
-        keep = stratified_sample(ops, n, seed)
+        keep = stratified_indices(space.strata(ops), n, seed)
         ops, values = ops[keep], values[keep]
     return ops, values
 
@@ -223,7 +230,9 @@ def build_context(opts: RunOptions, indicators, name: str, truth, cfg: TrainConf
     from bnbench.truth.select import is_built
     from bnbench.utils.seed import resolve_device
 
-    ctx = ScoringContext(space=None, network=net_spec(name, truth), seed=opts.seed, progress=opts.progress,
+    from bnbench.spaces import get_space
+
+    ctx = ScoringContext(space=get_space(opts.space), network=net_spec(name, truth), seed=opts.seed, progress=opts.progress,
                          options={**opts.scoring, "cache_dir": str(out)})  # cache_dir: per-architecture proxy store
     if needs(indicators, "data") or needs(indicators, "supernet"):
         split = truth_split_key(opts.truth_split, is_built(getattr(truth, "meta", None) or {}))
@@ -350,7 +359,7 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
     space = get_space(opts.space)
     name = dataset_name(opts)
     truth = load_ground_truth(opts, name)
-    cfg = train_config(name, opts.seed, **cfg_overrides)
+    cfg = train_config(name, opts.seed, **{"space": opts.space, **cfg_overrides})
     if scores_csv:
         indicators, ops, scores = read_scores_csv(scores_csv, space, opts.indicators or None)
         truth_values = truth.lookup([space.to_str(o) for o in ops])
@@ -360,7 +369,7 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
         ops, truth_values = select_archs(space, truth, opts.sample_archs, opts.seed)
         ctx = build_context(opts, indicators, name, truth, cfg, out)
         ctx.space = space
-        key = {"truth": truth.description(), "train": cfg.to_dict(), "supernet": opts.supernet, "seed": opts.seed,
+        key = {"space": space.name, "truth": truth.description(), "train": cfg.to_dict(), "supernet": opts.supernet, "seed": opts.seed,
                "images": images_key(ctx.dataset)}  # other training / evaluation images: rescored
         scores = score_indicators(indicators, ops, ctx, out / "scores", key)
         network, train_seconds = ctx.network, (ctx.supernet.train_seconds if ctx.supernet else 0.0)

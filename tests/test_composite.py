@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from bnbench.spaces import get_space
 from bnbench.datasets import load_dataset
 from bnbench.errors import BnbenchError
 from bnbench.indicators import ScoringContext, get
@@ -46,7 +47,7 @@ def bn_only(digits):
 
 def context(result, digits, **options) -> ScoringContext:
     opts = {"mc_batches": 3, "mc_batch_size": 32, "probe_images": 48, "ntk_samples": 12, **options}
-    return ScoringContext(space=None, dataset=digits, supernet=result, seed=3, options=opts, progress=False)
+    return ScoringContext(space=get_space("nb201"), dataset=digits, supernet=result, seed=3, options=opts, progress=False)
 
 
 def archs(n: int = 8) -> np.ndarray:
@@ -127,7 +128,7 @@ def test_ntk_jacobian_matches_per_sample_backward(bn_only, digits):
 
 
 def test_path_holds_fair_mode_bns(digits):
-    probe = Probe.build(context(supernet(digits, fair=True, epochs=1), digits))
+    probe = Probe.build(context(supernet(digits, bn_every_op=True, epochs=1), digits))
     skip_pool = A.parse("|skip_connect~0|+|avg_pool_3x3~0|none~1|+|skip_connect~0|none~1|avg_pool_3x3~2|")
     cell_bns = [n for n in probe.path(skip_pool) if ".edges." in n]
     assert len(cell_bns) == 4 * 3  # 4 ops, each with its fairness BN, in each of the 3 cells

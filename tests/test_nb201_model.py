@@ -4,6 +4,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from bnbench.spaces import get_space
 from bnbench.indicators import NetSpec, ScoringContext, get
 from bnbench.spaces.nb201 import arch as A
 from bnbench.spaces.nb201.model import Network, Supernet, count_params
@@ -51,7 +52,7 @@ def test_supernet_path_equals_standalone_network_with_same_weights():
 
 
 def test_params_and_flops_indicators_match_direct_counts():
-    ctx = ScoringContext(space=None, network=NetSpec())
+    ctx = ScoringContext(space=get_space("nb201"), network=NetSpec())
     rng = np.random.default_rng(0)
     archs = A.ops_matrix(A.sample(4, rng))
     p, f = get("params")(archs, ctx), get("flops")(archs, ctx)
@@ -69,7 +70,7 @@ def test_bn_indicator_is_sum_of_mean_abs_gamma():
     for m in sn.modules():
         if isinstance(m, nn.BatchNorm2d):
             nn.init.uniform_(m.weight, -2, 2)
-    ctx = ScoringContext(space=None, supernet=type("R", (), {"model": sn})())
+    ctx = ScoringContext(space=get_space("nb201"), supernet=type("R", (), {"model": sn})())
     archs = A.ops_matrix(A.all_archs())
     scores = get("bn")(archs, ctx)
     for i in (0, 777, 15624, 4242):

@@ -10,6 +10,10 @@ from bnbench.spaces.nb201 import arch as A
 from bnbench.study import analysis
 from bnbench.study.snapshots import ensure_snapshots, snapshot_path
 
+from bnbench.spaces import get_space as _get_space
+
+SPACE201 = _get_space("nb201")
+
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -30,18 +34,18 @@ def fake_truth(path, n: int = 150, seed: int = 0):
 def test_disjoint_samples_are_disjoint_and_stratified():
     ops = A.ops_matrix(A.sample(300, np.random.default_rng(1)))
     values = np.arange(300.0)
-    (a, va), (b, vb) = analysis.disjoint_samples(ops, values, 100, seed=0)
+    (a, va), (b, vb) = analysis.disjoint_samples(SPACE201, ops, values, 100, seed=0)
     assert len(a) == len(b) == 100 and not set(va) & set(vb)
-    assert np.array_equal(va, values[np.sort(analysis.stratified_sample(ops, 100, 0))])
+    assert np.array_equal(va, values[np.sort(analysis.stratified_indices(SPACE201.strata(ops), 100, 0))])
     with pytest.raises(Exception, match="need 400"):
-        analysis.disjoint_samples(ops, values, 200, seed=0)
+        analysis.disjoint_samples(SPACE201, ops, values, 200, seed=0)
 
 
 def test_op_frequencies_and_top_indices():
     archs = np.array([[0] * 6, [3] * 6, [3, 3, 2, 2, 1, 1]])
     weights = analysis.top_weights(np.array([0.1, np.nan, 0.5]), True, 2)
     assert weights.tolist() == [1.0, 0.0, 1.0]
-    freq = analysis.op_frequencies(archs, np.array([0.0, 1.0, 1.0]))
+    freq = analysis.op_frequencies(SPACE201, archs, np.array([0.0, 1.0, 1.0]))
     assert freq["nor_conv_3x3"] == pytest.approx(8 / 12) and sum(freq.values()) == pytest.approx(1)
 
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from bnbench.spaces import get_space
 from bnbench.datasets import load_dataset
 from bnbench.errors import BnbenchError
 from bnbench.indicators import ScoringContext, get
@@ -111,7 +112,7 @@ def test_corrupt_checkpoint_is_a_clear_error(digits, tmp_path):
 def test_supernet_acc_is_finite_and_leaves_bn_buffers_untouched(digits):
     result = train_supernet(tiny(epochs=2, train_mode="full"), digits, progress=False)
     before = snapshot(result.model)
-    ctx = ScoringContext(space=None, dataset=digits, supernet=result, options={"calib_batches": 2, "val_images": 200},
+    ctx = ScoringContext(space=get_space("nb201"), dataset=digits, supernet=result, options={"calib_batches": 2, "val_images": 200},
                          progress=False)
     archs = A.ops_matrix([A.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"),
                           A.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from bnbench.spaces import get_space
 from bnbench.cli import main
 from bnbench.datasets import ImageSplit, load_dataset
 from bnbench.datasets.fake import write_fake_cifar10, write_fake_cifar100, write_fake_imagenet16
@@ -272,11 +273,11 @@ def test_indicators_read_the_evaluation_split(digits):
     archs = np.array([A.parse(BEST)])
 
     def acc(data) -> float:
-        ctx = ScoringContext(space=None, dataset=data, supernet=result, options={"calib_batches": 1}, progress=False)
+        ctx = ScoringContext(space=get_space("nb201"), dataset=data, supernet=result, options={"calib_batches": 1}, progress=False)
         return float(get("supernet_acc")(archs, ctx)[0])
 
     assert acc(digits) != acc(shifted)  # read from Dataset.eval, not Dataset.valid
-    ctx = ScoringContext(space=None, dataset=shifted, supernet=result, options={"probe_images": 8}, progress=False)
+    ctx = ScoringContext(space=get_space("nb201"), dataset=shifted, supernet=result, options={"probe_images": 8}, progress=False)
     from bnbench.datasets import BatchAugmenter
     from bnbench.indicators.supernet_acc import fixed_images
 

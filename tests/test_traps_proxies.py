@@ -65,7 +65,7 @@ HAND_MACS = {
 
 
 def test_macs_are_the_benchmarks_multiply_accumulates_derived_by_hand():
-    ctx = ScoringContext(space=None, network=NetSpec())
+    ctx = ScoringContext(space=get_space("nb201"), network=NetSpec())
     texts = list(HAND_MACS)
     macs = get("macs")(archs(*texts), ctx)
     np.testing.assert_allclose(macs, [HAND_MACS[t] / 1e6 for t in texts], rtol=0, atol=1e-9)
@@ -74,7 +74,7 @@ def test_macs_are_the_benchmarks_multiply_accumulates_derived_by_hand():
 
 @pytest.mark.parametrize("net", [NetSpec(), NetSpec(8, 2, 100, 3, 16)], ids=["cifar10", "c8-n2-100-classes"])
 def test_flops_are_twice_the_macs_apart_from_the_classifier_bias(net):
-    ctx = ScoringContext(space=None, network=net)
+    ctx = ScoringContext(space=get_space("nb201"), network=net)
     ops = SPACE.sample(12, seed=3)
     macs, flops = get("macs")(ops, ctx), get("flops")(ops, ctx)
     # torch counts 2 FLOPs per multiply-accumulate and no bias additions; NB201 counts one per bias element
@@ -85,9 +85,9 @@ def test_flops_are_twice_the_macs_apart_from_the_classifier_bias(net):
 
 def test_macs_counts_every_conv_of_a_real_network():
     """The op table (additive per edge) equals a direct count on the whole stand-alone network."""
-    from bnbench.indicators.cost import _macs
+    from bnbench.spaces.nb201.cost import macs_of as _macs
 
-    ctx = ScoringContext(space=None, network=NetSpec(8, 2, 10, 3, 16))
+    ctx = ScoringContext(space=get_space("nb201"), network=NetSpec(8, 2, 10, 3, 16))
     ops = SPACE.sample(5, seed=1)
     macs = get("macs")(ops, ctx)
     for row, value in zip(ops, macs):
@@ -128,6 +128,17 @@ def test_fisher_naslib_is_fisher_on_the_official_network_whatever_the_model_vari
     assert np.isfinite(naslib).all()
 
 
+def test_fisher_naslib_refuses_a_space_whose_naslib_network_is_unknown(cifar):
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from bnbench.errors import BnbenchError
+
+    ctx = replace(context(cifar), space=SimpleNamespace(name="darts", variants=("official", "zc")))
+    with pytest.raises(BnbenchError, match="fisher_naslib: NASLib's network is known for nb201, nb101 only, not darts"):
+        get("fisher_naslib")(archs(BEST), ctx)
+
+
 def test_fisher_naslib_reads_the_runs_options_except_the_bound_variant(cifar):
     """The score cache keys an indicator on the options it read: the bound model variant must not be one."""
     ctx = context(cifar, model_variant="zc", zc_batch="fixed")
@@ -153,3 +164,20 @@ def test_nwot_counts_relus_whose_output_never_reaches_the_logits():
     torch.testing.assert_close(dead(x), alive(x))
     batch = Batch(tuple(x.shape), 10, 0, "k", x, torch.zeros(10, dtype=torch.long))
     assert nwot(lambda **kw: dead, batch) > nwot(lambda **kw: alive, batch)  # one more PSD kernel term
+
+
+# --- nwot: a singular kernel is the worst value (-inf), ranked last, never dropped ---------------------------------
+
+def test_nwot_gives_a_cell_without_an_input_path_minus_inf_and_it_ranks_last(cifar, tmp_path):
+    from bnbench.correlation import correlate
+    from bnbench.indicators import get
+
+    dead = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"  # the output is constant: every sample's codes agree
+    cells = archs(dead, INDEX0, BEST, CONV1X1)
+    scores = get("nwot")(cells, context(cifar, cache_dir=str(tmp_path)))
+    assert scores[0] == -np.inf and np.isfinite(scores[1:]).all()
+    again = get("nwot")(cells, context(cifar, cache_dir=str(tmp_path)))  # read back from the store: still -inf
+    assert again[0] == -np.inf and np.array_equal(again[1:], scores[1:])
+    truth = np.array([10.0, 80.0, 90.0, 85.0])  # the dead cell is the worst: a perfect ranking keeps it last
+    stats = correlate(np.r_[scores[0], np.sort(scores[1:])], np.sort(truth), n_boot=0)
+    assert stats["n"] == 4 and stats["n_nan"] == 0 and stats["kendall_tau"] == pytest.approx(1.0)

@@ -19,6 +19,10 @@ from bnbench.spaces import get_space
 from bnbench.truth import write_table
 from tests.test_cli import assert_one_line_error, run_cli
 
+from bnbench.spaces import get_space as _get_space
+
+SPACE201 = _get_space("nb201")
+
 SPEC = "cifar10-valid:valid:accuracy:200"
 
 
@@ -183,7 +187,7 @@ def test_study_top_cells_share_ties_at_the_cut():
     assert analysis.top_weights(np.array([5.0, np.inf, 1.0]), False, 1).tolist() == [0.0, 0.0, 1.0]
     archs = np.array([[3] * 6, [2] * 6, [0] * 6, [1] * 6, [4] * 6])
     scores = np.array([3.0, 2.0, np.nan, 2.0, 0.0])
-    freq = analysis.op_frequencies(archs, analysis.top_weights(scores, True, 2))
+    freq = analysis.op_frequencies(SPACE201, archs, analysis.top_weights(scores, True, 2))
     p = np.array([4, 3, 2, 1, 0])
-    assert freq == analysis.op_frequencies(archs[p], analysis.top_weights(scores[p], True, 2))
+    assert freq == analysis.op_frequencies(SPACE201, archs[p], analysis.top_weights(scores[p], True, 2))
     assert freq["nor_conv_3x3"] == pytest.approx(0.5) and freq["nor_conv_1x1"] == pytest.approx(0.25)

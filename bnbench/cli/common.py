@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from bnbench.train.config import BN_SCOPES, SCHEDULES, TRAIN_MODES
 
 
 def add_space(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--space", default="nb201", help="search space (default: nb201)")
+    from bnbench.spaces import SPACES
+
+    p.add_argument("--space", default="nb201", help=f"search space: {' | '.join(SPACES)} (default: nb201; "
+                                                    "`bnbench spaces` lists them with their options)")
+    p.add_argument("--space-option", action="append", default=[], metavar="NAME=VALUE", dest="space_option",
+                   help="a build option of the space beyond --channels/--cells/--bn-every-op (repeatable)")
+
+
+def parse_space_options(items: list[str]) -> dict[str, str]:
+    """``["num_stacks=2", ...]`` -> ``{"num_stacks": "2"}`` (values typed by the space); one-line error otherwise."""
+    from bnbench.errors import BnbenchError
+
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise BnbenchError(f"--space-option {item!r}: expected NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
 
 
 def add_data(p: argparse.ArgumentParser) -> None:
@@ -33,10 +52,12 @@ def add_training(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("supernet training (EcoNAS-style reductions)")
     g.add_argument("--train-mode", choices=TRAIN_MODES, default="bn", help="bn: BatchNorm-only; full: all parameters")
     g.add_argument("--bn-scope", choices=BN_SCOPES, default="last", help="BN-only: each op's last BN, or every BN")
-    g.add_argument("--fair", action="store_true", help="bn_every_op fairness mode: a trainable BN on every op")
+    g.add_argument("--bn-every-op", action="store_true", dest="bn_every_op",
+                   help="fairness mode: a trainable BN on every candidate op, parameter-free ones included")
+    g.add_argument("--fair", action="store_true", dest="fair_alias", help=argparse.SUPPRESS)  # deprecated alias
     g.add_argument("--epochs", type=int, default=None, help="supernet epochs")
-    g.add_argument("--channels", type=int, default=None, help="C of the supernet (NB201: 16)")
-    g.add_argument("--cells", type=int, default=None, help="N cells per stage (NB201: 5)")
+    g.add_argument("--channels", type=int, default=None, help="width of the network (NB201: C, 16; NB101: stem channels, 128)")
+    g.add_argument("--cells", type=int, default=None, help="depth of the network (NB201: N cells per stage, 5; NB101: cells per stack, 3)")
     g.add_argument("--resolution", type=int, default=None, help="input side in pixels (default: native)")
     g.add_argument("--train-fraction", type=float, default=None, help="fraction of training images (default: 1)")
     g.add_argument("--batch-size", type=int, default=None)
@@ -106,7 +127,13 @@ def run_options(args: argparse.Namespace, **overrides):
 
 def train_overrides(args: argparse.Namespace) -> dict:
     """Training knobs given on the command line (None = take the dataset's preset)."""
-    return {"train_mode": args.train_mode, "bn_scope": args.bn_scope, "fair": args.fair or None, "epochs": args.epochs,
+    if getattr(args, "fair_alias", False):  # the old name of --bn-every-op, kept working
+        print("bnbench: --fair is deprecated, use --bn-every-op (--fair never meant FairNAS strict-fair sampling)",
+              file=sys.stderr)
+    bn_every_op = bool(getattr(args, "bn_every_op", False) or getattr(args, "fair_alias", False))
+    return {"space": getattr(args, "space", None), "space_options": parse_space_options(getattr(args, "space_option", [])) or None,
+            "train_mode": args.train_mode, "bn_scope": args.bn_scope, "bn_every_op": bn_every_op or None,
+            "epochs": args.epochs,
             "channels": args.channels, "cells": args.cells, "resolution": args.resolution,
             "train_fraction": args.train_fraction, "batch_size": args.batch_size, "lr": args.lr,
             "weight_decay": args.weight_decay, "schedule": args.schedule}

@@ -63,7 +63,7 @@ def run_build(args: argparse.Namespace) -> int:
         seeds = tuple(int(s) for s in args.seeds.split(","))
     except ValueError:
         raise BnbenchError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
-    train = TrainConfig(dataset=args.dataset, channels=args.channels, cells=args.cells, epochs=args.epochs,
+    train = TrainConfig(dataset=args.dataset, space=args.space, channels=args.channels, cells=args.cells, epochs=args.epochs,
                         batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, train_mode="full")
     cfg = BuildConfig(space=args.space, dataset=args.dataset, sample_archs=args.sample_archs,
                       sample_seed=args.sample_seed, seeds=seeds, folds=args.folds, train=train)

@@ -1,7 +1,7 @@
 """Registry of indicators: each is a pure function ``(archs, context) -> scores`` with a direction.
 
-``archs`` is an ``(n, E)`` int matrix of op indices (one row per architecture) and the result an
-``(n,)`` float array. ``needs`` says what the context must provide: ``"supernet"`` (a trained
+``archs`` is an ``(n, width)`` int matrix of the search space's encoding (one row per architecture,
+see :mod:`bnbench.spaces.base`; ``ctx.space`` interprets it) and the result an ``(n,)`` float array. ``needs`` says what the context must provide: ``"supernet"`` (a trained
 supernet) and/or ``"data"`` (a dataset); data-free indicators need neither.
 """
 
@@ -17,20 +17,27 @@ from bnbench.errors import BnbenchError
 
 @dataclass(frozen=True)
 class NetSpec:
-    """The stand-alone network whose cheap properties (params, FLOPs) are scored."""
+    """The stand-alone network whose properties are scored: the space's common width/depth knobs
+    (``channels``, ``cells``; None = the space's default), any other build option of the space
+    (``options``: ``((name, value), ...)``), and the data's shape."""
 
-    channels: int = 16
-    cells: int = 5
+    channels: int | None = None
+    cells: int | None = None
     num_classes: int = 10
     in_channels: int = 3
     resolution: int = 32
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def space_options(self, space: Any, **overrides: Any) -> Any:
+        """The space's typed options for this spec (``overrides`` win; common knob names accepted)."""
+        return space.options({"channels": self.channels, "cells": self.cells, **dict(self.options), **overrides})
 
 
 @dataclass
 class ScoringContext:
     """Everything an indicator may read. Indicators must not mutate it (beyond BN recalibration)."""
 
-    space: Any
+    space: Any  # bnbench.spaces.base.SearchSpace
     network: NetSpec = field(default_factory=NetSpec)
     dataset: Any = None
     supernet: Any = None  # bnbench.train.supernet.TrainResult

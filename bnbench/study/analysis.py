@@ -10,11 +10,11 @@ from bnbench.correlation import correlate, topk_membership
 from bnbench.errors import BnbenchError
 from bnbench.indicators.composite.composite import TERMS, rank_sum
 from bnbench.indicators.registry import Indicator
-from bnbench.spaces.nb201.arch import OPS
-from bnbench.spaces.nb201.sampling import stratified_sample
+from bnbench.spaces.base import choice_counts
+from bnbench.spaces.sampling import stratified_indices
 
 
-def disjoint_samples(ops: np.ndarray, values: np.ndarray, n: int, seed: int,
+def disjoint_samples(space, ops: np.ndarray, values: np.ndarray, n: int, seed: int,
                      count: int = 2) -> list[tuple[np.ndarray, np.ndarray]]:
     """``count`` disjoint stratified samples of ``n`` rows: sample i is drawn from what samples < i left,
     with seed ``seed + i`` (sample 0 is exactly ``select_archs``' sample for ``seed``)."""
@@ -23,7 +23,7 @@ def disjoint_samples(ops: np.ndarray, values: np.ndarray, n: int, seed: int,
     left = np.arange(len(ops))
     samples = []
     for i in range(count):
-        keep = left[stratified_sample(ops[left], n, seed + i)] if n < len(left) else left
+        keep = left[stratified_indices(space.strata(ops[left]), n, seed + i)] if n < len(left) else left
         samples.append((ops[keep], values[keep]))
         left = np.setdiff1d(left, keep)
     return samples
@@ -44,15 +44,13 @@ def top_weights(scores: np.ndarray, higher_is_better: bool, top: int) -> np.ndar
     return weights
 
 
-def op_frequencies(archs: np.ndarray, weights: np.ndarray) -> dict[str, float]:
-    """Share of each NB201 op among all edges of the cells, each cell weighted by ``weights`` (e.g. its
-    :func:`top_weights`: the expected shares under random tie-breaking); sums to 1 (all 0 when no weight)."""
-    archs, weights = np.asarray(archs), np.asarray(weights, dtype=np.float64)
-    counts = np.zeros(len(OPS))
-    for edge in archs.T:
-        counts += np.bincount(edge, weights=weights, minlength=len(OPS))
-    total = counts.sum()
-    return {op: float(c / total) if total > 0 else 0.0 for op, c in zip(OPS, counts)}
+def op_frequencies(space, archs: np.ndarray, weights: np.ndarray) -> dict[str, float]:
+    """Share of each choice (NB201: op) among all used decisions (edges) of the architectures, each weighted by
+    ``weights`` (e.g. its :func:`top_weights`: the expected shares under random tie-breaking); sums to 1
+    (all 0 when no weight)."""
+    counts = choice_counts(space, np.asarray(archs), np.asarray(weights, dtype=np.float64))
+    total = sum(counts.values())
+    return {op: float(c / total) if total > 0 else 0.0 for op, c in counts.items()}
 
 
 def weight_grid() -> list[dict[str, float]]:

@@ -65,7 +65,7 @@ def runs(cfg: FairnessConfig, dataset: str) -> dict[str, tuple[Any, list[int]]]:
         curve = not fair and mode in cfg.curve_modes
         if mode == "full" and not curve:
             continue
-        train = train_config(dataset, cfg.run.seed, **{**cfg.train, "epochs": last, "train_mode": mode, "fair": fair})
+        train = train_config(dataset, cfg.run.seed, **{**cfg.train, "epochs": last, "train_mode": mode, "bn_every_op": fair})
         out[name] = (train, sorted(cfg.checkpoints) if curve else [last])
     return out
 
@@ -90,7 +90,7 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
     first = sorted(indicators, key=lambda i: i.name != "composite")  # its terms then come from the engine's memo
     on_curve = [i for i in first if cfg.curve_indicators is None or i.name in cfg.curve_indicators]
     ops, values = np.asarray(space.parse_many(truth.archs)), np.asarray(truth.values, dtype=float)
-    drawn = analysis.disjoint_samples(ops, values, opts.sample_archs, opts.seed, cfg.samples)
+    drawn = analysis.disjoint_samples(space, ops, values, opts.sample_archs, opts.seed, cfg.samples)
     samples = dict(zip(("selection", "report") if cfg.samples == 2 else ("report",), drawn))
     plan = runs(cfg, name)
     any_train = next(iter(plan.values()))[0]
@@ -125,7 +125,7 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
         final = scores
         top_rows = {i.name: analysis.top_weights(final[i.name][0], i.higher_is_better, cfg.top) for i in indicators}
         top_rows["truth"] = analysis.top_weights(report_truth, True, cfg.top)
-        entry["top_ops"] = {k: analysis.op_frequencies(report_ops, w) for k, w in top_rows.items()}
+        entry["top_ops"] = {k: analysis.op_frequencies(space, report_ops, w) for k, w in top_rows.items()}
         if set(TERMS) <= {i.name for i in indicators} and run != "original-full":
             terms = [i for i in indicators if i.name in TERMS]
             selection = score(run, epochs[-1], "selection", terms) if "selection" in samples else None

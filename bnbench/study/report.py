@@ -12,7 +12,6 @@ from matplotlib.figure import Figure
 
 from bnbench.report.jsonable import to_jsonable, write_results_json
 from bnbench.report.markdown import markdown_table
-from bnbench.spaces.nb201.arch import OPS
 from bnbench.study.findings import final_indicators as _final
 from bnbench.study.findings import findings
 from bnbench.utils.io import atomic_write, atomic_write_text
@@ -69,12 +68,18 @@ def render(results: dict, figures: dict[str, str]) -> str:
                   markdown_table(["terms (equal weights)", "tau (selection)"], rows)]
     parts.append(f"## 3. Op frequencies in the top-{results['config']['top']} cells")
     for run, entry in results["runs"].items():
-        parts += [f"{run}:", markdown_table(["top cells of", *OPS], [[k, *[f"{v[o]:.2f}" for o in OPS]]
+        ops = _choice_names(entry["top_ops"])
+        parts += [f"{run}:", markdown_table(["top cells of", *ops], [[k, *[f"{v[o]:.2f}" for o in ops]]
                                                                     for k, v in entry["top_ops"].items()]),
                   f"![ops {run}]({figures[f'ops-{run}']})"]
     parts += _curve_section(results, figures)
     parts.append("## Configuration\n\n```json\n" + json.dumps(to_jsonable(results["config"]), indent=2) + "\n```")
     return "\n\n".join(parts) + "\n"
+
+
+def _choice_names(freqs: dict[str, dict[str, float]]) -> list[str]:
+    """The choice (op) names of a run's frequency tables, in the space's order."""
+    return list(next(iter(freqs.values()), {}))
 
 
 def _label(weights: dict) -> str:
@@ -120,11 +125,11 @@ def tau_bars(results: dict) -> Figure:
 def ops_bars(freqs: dict[str, dict[str, float]], run: str, results: dict) -> Figure:
     fig = Figure(figsize=(9, 4))
     ax = fig.add_subplot()
-    width = 0.8 / len(freqs)
+    width, ops = 0.8 / len(freqs), _choice_names(freqs)
     for j, (name, f) in enumerate(freqs.items()):
-        ax.bar(np.arange(len(OPS)) + j * width, [f[o] for o in OPS], width, label=name,
+        ax.bar(np.arange(len(ops)) + j * width, [f[o] for o in ops], width, label=name,
                color="black" if name == "truth" else None)
-    ax.set_xticks(np.arange(len(OPS)) + width * (len(freqs) - 1) / 2, OPS)
+    ax.set_xticks(np.arange(len(ops)) + width * (len(freqs) - 1) / 2, ops)
     ax.set_ylabel(f"share of edges in the top-{results['config']['top']} cells")
     ax.set_title(run)
     ax.legend(fontsize=7, ncol=2)

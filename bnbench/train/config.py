@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from bnbench.errors import BnbenchError
@@ -17,15 +17,19 @@ SCHEDULES = ("cosine", "constant")
 class TrainConfig:
     """Supernet / network training knobs, EcoNAS-style reductions included (Zhou et al., CVPR 2020).
 
-    ``channels``/``cells``: C and N of the NB201 skeleton; ``resolution``: input side in pixels
+    ``space``: the search space; ``channels``/``cells``: its common width / depth knobs (NB201: C and N;
+    None = the space's default), ``bn_every_op``: a trainable BN on every candidate op (fairness mode),
+    ``space_options``: any other build option of the space (e.g. NB101's ``num_stacks``); an option the
+    space does not have is a one-line error. ``resolution``: input side in pixels
     (``None`` = native); ``train_fraction``: stratified fraction of the training images; ``epochs``.
     ``lr``/``weight_decay`` default per mode: full 0.05 / 5e-4, BN-only 0.1 / 0 (decay would shrink
     the |gamma| that BN-NAS reads). Momentum 0.9 (Nesterov), cosine schedule over all steps.
     """
 
     dataset: str = "cifar10-valid"
-    channels: int = 16
-    cells: int = 5
+    space: str = "nb201"
+    channels: int | None = 16
+    cells: int | None = 5
     resolution: int | None = None
     train_fraction: float = 1.0
     epochs: int = 10
@@ -37,7 +41,8 @@ class TrainConfig:
     train_mode: str = "bn"
     bn_scope: str = "last"
     sampler: str = "spos"
-    fair: bool = False
+    bn_every_op: bool = False
+    space_options: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -48,18 +53,34 @@ class TrainConfig:
         if not 0.0 < self.train_fraction <= 1.0:
             raise BnbenchError(f"train_fraction {self.train_fraction}: expected a value in (0, 1]")
         for name in ("channels", "cells", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise BnbenchError(f"{name} {getattr(self, name)}: expected a positive integer")
         if self.lr is None:
             self.lr = 0.1 if self.train_mode == "bn" else 0.05
         if self.weight_decay is None:
             self.weight_decay = 0.0 if self.train_mode == "bn" else 5e-4
+        self.space_options = dict(self.space_options or {})
+        options = self.build_options()  # unknown options: one line now, not a TypeError deep inside a network builder
+        common = type(options).COMMON
+        self.space_options = {k: getattr(options, common.get(k, k)) for k in self.space_options}  # typed values
+
+    def build_options(self) -> Any:
+        """The space's typed build options (:class:`bnbench.spaces.base.SpaceOptions`) of this config."""
+        from bnbench.spaces import get_space
+
+        return get_space(self.space).options({"channels": self.channels, "cells": self.cells,
+                                              "bn_every_op": self.bn_every_op, **self.space_options})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        """A config from ``to_dict`` output; configs written before the space interface (``fair``, no ``space``)
+        read as NB201 ones."""
+        data = dict(data)
+        if "fair" in data:
+            data.setdefault("bn_every_op", bool(data.pop("fair")))
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 

@@ -1,26 +1,26 @@
 """Which parameters learn: everything (``full``) or BatchNorm affine parameters only (``bn``).
 
 BN-only training (Chen et al., BN-NAS, ICCV 2021) freezes every convolution and the classifier at
-their initial values. ``bn_scope='last'`` trains only the last BN of each candidate op, as the
-public BN-NAS code does; ``'all'`` also trains the stem, reduction-block and head BNs.
+their initial values. ``bn_scope='last'`` trains only the last BN of each candidate op (each slot of
+the supernet, :mod:`bnbench.spaces.base`), as the public BN-NAS code does; ``'all'`` also trains the
+BNs outside the slots (NB201: stem, reduction blocks and head).
 """
 
 from __future__ import annotations
 
 from torch import nn
 
-from bnbench.spaces.nb201.ops import last_bn
+from bnbench.spaces.base import last_bn, slots_of
 
 
 def op_last_bns(model: nn.Module) -> list[nn.BatchNorm2d]:
-    """The last BN of every candidate op of every cell (modules exposing ``edges``)."""
+    """The last affine BN of every candidate-op slot of a supernet, in slot order."""
+    modules = dict(model.named_modules())
     found: list[nn.BatchNorm2d] = []
-    for cell in model.modules():
-        for edge in getattr(cell, "edges", []):
-            for op in edge:
-                norm = last_bn(op)
-                if norm is not None and norm.affine:
-                    found.append(norm)
+    for slot in slots_of(model):
+        norm = last_bn(modules[slot.module])
+        if norm is not None and norm.affine:
+            found.append(norm)
     return found
 
 

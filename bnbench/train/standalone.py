@@ -1,4 +1,4 @@
-"""Training one stand-alone NB201 network from scratch (the ground truth bnbench builds itself)."""
+"""Training one stand-alone network of any search space from scratch (the ground truth bnbench builds itself)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from bnbench.datasets import BatchAugmenter, ImageSplit, iterate_batches
-from bnbench.spaces.nb201.model import Network
+from bnbench.spaces import get_space
 from bnbench.train import loop
 from bnbench.utils.seed import deterministic_cuda
 from bnbench.train.config import TrainConfig
@@ -19,7 +19,7 @@ def run_seed(seed: int, *parts: int) -> int:
 
 def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, mean, std, augment,
                   num_classes: int, seed: int) -> float:
-    """Train ``Network(ops)`` on ``train`` for ``cfg.epochs`` and return its top-1 accuracy (%) on ``test``.
+    """Train the stand-alone network of ``ops`` (in ``cfg.space``, with ``cfg``'s build options) on ``train`` for ``cfg.epochs`` and return its top-1 accuracy (%) on ``test``.
 
     SGD (Nesterov momentum ``cfg.momentum``), cosine learning rate from ``cfg.lr``, weight decay
     ``cfg.weight_decay``, batch ``cfg.batch_size``, the dataset's default augmentation; everything
@@ -28,7 +28,7 @@ def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, me
     torch.manual_seed(seed)
     if train.x.device.type == "cuda":
         deterministic_cuda()
-    net = Network(ops, C=cfg.channels, N=cfg.cells, num_classes=num_classes, in_channels=train.x.shape[1])
+    net = get_space(cfg.space).network(ops, cfg.build_options(), num_classes=num_classes, in_channels=train.x.shape[1])
     net = net.to(train.x.device)
     optimizer = loop.sgd(list(net.parameters()), cfg.lr, cfg.momentum, cfg.weight_decay)
     augmenter = BatchAugmenter(mean, std, augment, cfg.resolution)

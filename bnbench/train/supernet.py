@@ -22,8 +22,7 @@ from tqdm.auto import tqdm
 from bnbench.datasets import BatchAugmenter, Dataset, iterate_batches
 from bnbench.datasets.registry import HOLDOUT_DATASETS, SHAPES
 from bnbench.errors import BnbenchError
-from bnbench.spaces.nb201.arch import NUM_ARCHS, decode
-from bnbench.spaces.nb201.model import Supernet
+from bnbench.spaces import get_space
 from bnbench.train import loop
 from bnbench.train.config import TrainConfig
 from bnbench.train.params import select_trainable
@@ -33,12 +32,12 @@ from bnbench.utils.seed import deterministic_cuda
 
 CHECKPOINT = "supernet.pt"
 FORMAT = "bnbench-supernet-v1"  # v1 checkpoints without a "data" record still load where their images are unchanged
-SPACE = "nb201"  # the only space with a supernet
+SPACE = "nb201"  # the space of checkpoints written before they recorded one
 
 
 @dataclass
 class TrainResult:
-    model: Supernet
+    model: torch.nn.Module  # the space's supernet
     config: TrainConfig
     history: list[dict] = field(default_factory=list)
     resumed_from: int = 0
@@ -48,10 +47,10 @@ class TrainResult:
         return float(sum(h["seconds"] for h in self.history))
 
 
-def build_supernet(cfg: TrainConfig, dataset: Dataset) -> Supernet:
+def build_supernet(cfg: TrainConfig, dataset: Dataset) -> torch.nn.Module:
     torch.manual_seed(cfg.seed)
     in_ch = dataset.train.x.shape[1]
-    return Supernet(C=cfg.channels, N=cfg.cells, num_classes=dataset.num_classes, in_channels=in_ch, fair=cfg.fair)
+    return get_space(cfg.space).supernet(cfg.build_options(), num_classes=dataset.num_classes, in_channels=in_ch)
 
 
 def epoch_generators(seed: int, epoch: int, device: torch.device) -> tuple[np.random.Generator, torch.Generator]:
@@ -124,14 +123,13 @@ def _steps_per_epoch(n: int, batch_size: int) -> int:
 def _train_epoch(model, optimizer, dataset, augmenter, cfg: TrainConfig, epoch: int, steps: int, progress: bool) -> dict:
     model.train()
     arch_rng, data_gen = epoch_generators(cfg.seed, epoch, dataset.train.x.device)
-    codes = arch_rng.integers(0, NUM_ARCHS, size=steps)
+    paths = get_space(cfg.space).random_paths(arch_rng, steps)
     batches = iterate_batches(dataset.train, cfg.batch_size, augmenter, train=True, generator=data_gen,
                               shuffle=True, drop_last=True)
     start, losses = time.perf_counter(), []
-    bar = tqdm(zip(codes, batches), total=steps, desc=f"supernet {cfg.train_mode} epoch {epoch + 1}/{cfg.epochs}",
+    bar = tqdm(zip(paths, batches), total=steps, desc=f"supernet {cfg.train_mode} epoch {epoch + 1}/{cfg.epochs}",
                disable=not progress, leave=False)
-    for step, (code, (x, y)) in enumerate(bar):
-        arch = decode(int(code))
+    for step, (arch, (x, y)) in enumerate(bar):
         loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
         losses.append(loop.train_step(lambda inp: model(inp, arch), optimizer, x, y))
     seconds = time.perf_counter() - start
@@ -141,7 +139,7 @@ def _train_epoch(model, optimizer, dataset, augmenter, cfg: TrainConfig, epoch: 
 
 def save_checkpoint(path: Path, cfg: TrainConfig, model, optimizer, history: list[dict], epoch: int,
                     dataset: Dataset | None = None) -> None:
-    state = {"format": FORMAT, "space": SPACE, "config": cfg.to_dict(), "epoch": epoch, "model": model.state_dict(),
+    state = {"format": FORMAT, "space": cfg.space, "config": cfg.to_dict(), "epoch": epoch, "model": model.state_dict(),
              "optimizer": optimizer.state_dict(), "history": history, "versions": package_versions()}
     if dataset is not None:
         state["data"] = data_record(cfg, dataset)
@@ -150,10 +148,11 @@ def save_checkpoint(path: Path, cfg: TrainConfig, model, optimizer, history: lis
 
 def _restore(path: Path, cfg: TrainConfig, model, optimizer, result: TrainResult, dataset: Dataset) -> int:
     state = load_checkpoint(path)
-    if state["config"] != cfg.to_dict():
-        diff = {k: (v, cfg.to_dict().get(k)) for k, v in state["config"].items() if cfg.to_dict().get(k) != v}
+    check_compatible(path, state, dataset, cfg.space, hint=f"delete {path} or use another --out")
+    saved = _saved_config(path, state).to_dict()
+    if saved != cfg.to_dict():
+        diff = {k: (v, cfg.to_dict().get(k)) for k, v in saved.items() if cfg.to_dict().get(k) != v}
         raise BnbenchError(f"checkpoint {path} was trained with a different config {diff}: use another --out")
-    check_compatible(path, state, dataset, SPACE, hint=f"delete {path} or use another --out")
     _load_weights(path, model, state["model"])
     optimizer.load_state_dict(state["optimizer"])
     result.history = list(state["history"])
@@ -255,6 +254,14 @@ def _load_weights(path, model, weights: dict) -> None:
                            f"{first[0] if first else type(exc).__name__}") from None
 
 
+def _saved_config(path: str | Path, state: dict) -> TrainConfig:
+    """The checkpoint's TrainConfig (older ones, written before configs named their space, read as NB201)."""
+    try:
+        return TrainConfig.from_dict({"space": state.get("space", SPACE), **state["config"]})
+    except (TypeError, ValueError) as exc:
+        raise BnbenchError(f"supernet checkpoint {path} has an invalid config ({exc})") from None
+
+
 def load_supernet(path: str | Path, dataset: Dataset, space: str = SPACE) -> TrainResult:
     """Rebuild a trained supernet from its checkpoint (on the dataset's device).
 
@@ -262,11 +269,12 @@ def load_supernet(path: str | Path, dataset: Dataset, space: str = SPACE) -> Tra
     on another dataset / number of input channels / classes / resolution, or on other training images.
     """
     state = load_checkpoint(path)
-    check_compatible(path, state, dataset, space)
     try:
-        cfg = TrainConfig.from_dict(state["config"])
-    except (TypeError, ValueError) as exc:
-        raise BnbenchError(f"supernet checkpoint {path} has an invalid config ({exc})") from None
+        space = get_space(space).name  # an alias names the same space
+    except BnbenchError:
+        pass  # not registered: the space check below says what the checkpoint holds
+    check_compatible(path, state, dataset, space)
+    cfg = _saved_config(path, state)
     model = build_supernet(cfg, dataset).to(dataset.train.x.device)
     _load_weights(path, model, state["model"])
     model.eval()

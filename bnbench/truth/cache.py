@@ -54,7 +54,7 @@ def cached_table(path: str | os.PathLike, build: Callable[[Path], TruthTable]) -
     table = build(path)
     table.meta["source_key"] = key
     try:
-        write_table(target, table.archs, table.indices, table.columns, table.meta)
+        write_table(target, table.archs, table.indices, table.columns, table.meta, specs=table.arch_specs)
         table.meta = read_table(target).meta  # same created/versions as the cached copy
     except (OSError, BenchmarkError) as err:
         warnings.warn(f"could not cache {path} as {target}: {err}", stacklevel=2)

@@ -13,7 +13,11 @@ from bnbench.truth.select import is_built
 from bnbench.truth.spec import SPLIT_WORDS, seeds_column
 
 KIND_WORDS = {"nb201-pth": "official NAS-Bench-201 .pth", "nats-dir": "NATS-Bench topology archive directory",
-              "table": "bnbench truth table", "nb201-csv": "accuracy CSV", "nats-csv": "NATS-Bench accuracy CSV"}
+              "table": "bnbench truth table", "nb201-csv": "accuracy CSV", "nats-csv": "NATS-Bench accuracy CSV",
+              "nb101-tfrecord": "official NAS-Bench-101 .tfrecord", "nb101-pkl": "NAS-Bench-101 API pickle",
+              "nb101-csv": "NAS-Bench-101 accuracy CSV"}
+SPACE_KEYS = {"nb201": "NB201 arch strings", "nb101": "module hashes of the pruned cells, each with its spec"}
+_NAMED_COLUMNS = ("arch", "index", "adjacency", "ops", "hash")  # columns_read entries that name a source column
 
 
 def describe_source(path: str | os.PathLike, dataset: str | None = None, epochs: int | None = None) -> list[str]:
@@ -29,6 +33,9 @@ def describe_source(path: str | os.PathLike, dataset: str | None = None, epochs:
     lines = [f"{os.fspath(path)}: {KIND_WORDS.get(kind, kind)} ({kind})",
              f"architectures: {len(table.archs)}" + (f" ({indexed} with a benchmark index)" if indexed else
                                                      " (no benchmark index)")]
+    if meta.get("space"):
+        keys = SPACE_KEYS.get(meta["space"])
+        lines.append(f"space: {meta['space']}" + (f" (keys: {keys})" if keys else ""))
     if kind == "table" and meta.get("source_kind"):
         lines.append(f"converted from: {meta.get('source')} ({meta['source_kind']})")
     if is_built(meta):
@@ -36,11 +43,13 @@ def describe_source(path: str | os.PathLike, dataset: str | None = None, epochs:
         lines.append(f"built by bnbench: {cfg.get('space')} on {cfg.get('dataset')}, seeds {cfg.get('seeds')}, "
                      f"{cfg.get('folds')} folds, training {cfg.get('train')}")
     lines.append(f"aggregation: {meta.get('aggregation', 'not recorded')}")
+    if meta.get("repeats"):
+        lines.append(f"rows: {meta['repeats']}")
     if meta.get("setting_from"):
         lines.append(f"setting and budget taken from: {meta['setting_from']}")
     if meta.get("columns_read"):
         read = meta["columns_read"]
-        lines.append("columns read: " + ", ".join(f"{k} <- {v!r}" if k in ("arch", "index") else f"{k!r} -> {v}"
+        lines.append("columns read: " + ", ".join(f"{k} <- {v!r}" if k in _NAMED_COLUMNS else f"{k!r} -> {v}"
                                                   for k, v in read.items() if v is not None))
     grouped: dict[str, dict[tuple[str, str], list[int]]] = defaultdict(lambda: defaultdict(list))
     for spec in table.specs():

@@ -33,7 +33,6 @@ from bnbench.indicators.composite.probe import Probe, Stats, training_flags
 from bnbench.indicators.composite.trainability import log_condition, ntk_jacobian
 from bnbench.indicators.composite.uncertainty import uncertainty_of
 from bnbench.indicators.registry import ScoringContext
-from bnbench.spaces.nb201.arch import to_str
 
 TERMS = ("expressivity", "trainability", "uncertainty", "feature_rank")
 MC_TERMS = {"expressivity", "uncertainty", "feature_rank"}  # served by the same K eval passes
@@ -126,7 +125,7 @@ def compute(archs: np.ndarray, ctx: ScoringContext, terms: Sequence[str]) -> tup
             values[t][i] = value
             if why is not None:
                 reasons[t][why] += 1
-                LOGGER.debug("%s of %s: worst value %g (%s)", t, to_str(arch), value, why)
+                LOGGER.debug("%s of %s: worst value %g (%s)", t, ctx.space.to_str(arch), value, why)
     return values, reasons
 
 

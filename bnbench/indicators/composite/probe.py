@@ -11,17 +11,18 @@ equals the train-mode output on batch k); "pooled" uses the K batches together, 
 
 from __future__ import annotations
 
-import re
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call
 
 from bnbench.errors import BnbenchError
 from bnbench.indicators.registry import ScoringContext
+from bnbench.spaces.base import Slot, slots_of
 
 Stats = dict[str, tuple[torch.Tensor, torch.Tensor]]  # BN module name -> (K x C means, K x C variances)
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
@@ -61,7 +62,6 @@ def option(ctx: ScoringContext, name: str, default: int) -> int:
     return value
 
 
-_OP = re.compile(r"\.edges\.(\d+)\.(\d+)\.")  # BN inside candidate op (edge, op) of a cell
 
 
 @dataclass
@@ -77,6 +77,8 @@ class Probe:
     buffers: dict[str, torch.Tensor]  # private copies of the BN buffers: train-mode passes write here
     norms: dict[str, nn.Module]  # every tracked BatchNorm by its name in ``wrapper``
     relus: list[nn.Module]  # every ReLU module (a subnet runs those on its path)
+    space: Any = None  # the search space (its ``choices`` say which slots an architecture activates)
+    slot_of: dict[str, Slot] = field(default_factory=dict)  # BN name -> the op slot it belongs to
 
     @classmethod
     def build(cls, ctx: ScoringContext) -> "Probe":
@@ -104,12 +106,16 @@ class Probe:
         buffers = {f"{n}.{b}": getattr(m, b).detach().clone() for n, m in norms.items() for b in _BUFFERS}
         n = min(option(ctx, "ntk_samples", 32), k * b)
         relus = [m for m in wrapper.modules() if isinstance(m, nn.ReLU)]
+        slot_of = {name: slot for slot in slots_of(model) for name in norms if name.startswith(f"net.{slot.module}.")}
         return cls(wrapper, calib.view(k, b, *calib.shape[1:]), images.contiguous(memory_format=cl), calib[:n],
-                   v.to(calib), {name: p.detach() for name, p in wrapper.named_parameters()}, buffers, norms, relus)
+                   v.to(calib), {name: p.detach() for name, p in wrapper.named_parameters()}, buffers, norms, relus,
+                   ctx.space, slot_of)
 
     def path(self, arch: Sequence[int]) -> list[str]:
-        """Names of the BNs ``arch`` runs: those outside cell ops and those of its chosen ops."""
-        return [n for n in self.norms if (m := _OP.search(n)) is None or int(arch[int(m[1])]) == int(m[2])]
+        """Names of the BNs ``arch`` runs: those outside every op slot and those of the slots it activates."""
+        choices = self.space.choices(np.asarray(arch)[None])[0]
+        return [n for n in self.norms if (slot := self.slot_of.get(n)) is None
+                or choices[slot.decision] == slot.choice]
 
     @torch.no_grad()
     def stats(self, arch: Sequence[int]) -> Stats:

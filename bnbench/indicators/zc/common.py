@@ -4,8 +4,8 @@ the weight layers the pruning-at-init scores sum over, and the loss / input-Jaco
 Every proxy is a function ``proxy(make, batch) -> float`` written against
 
 * ``make(bn=True, init=None, **overrides)``: a *freshly initialised* network for one architecture, built by the
-  search-space adapter (``space.network(arch, variant=..., bn=..., C=..., N=..., num_classes=...,
-  in_channels=...)``) under the architecture's own seed, on the batch's device, in train mode
+  search space (``space.network(arch, options, num_classes, in_channels, variant=..., bn=...)``; ``overrides``
+  may change the common knobs ``channels``/``cells``, ``in_channels`` or ``num_classes``) under the architecture's own seed, on the batch's device, in train mode
   (every reference computes its score on a network in train mode, BN on batch statistics). Each call
   rebuilds the same initial weights, so a proxy may mutate what it gets; ``init(model)``, if given,
   re-initialises it from the same seeded random stream. Its BatchNorms are exact on constant channels
@@ -17,7 +17,7 @@ Every proxy is a function ``proxy(make, batch) -> float`` written against
   architecture (reference protocol: zero-cost-nas takes ``next(iter(train_loader))`` of a shuffled,
   augmented CIFAR loader for each architecture, shared by all its measures).
 
-Nothing here knows NB201; a search space only needs ``network``, ``to_str`` and ``variants``.
+Nothing here knows a particular space; it only needs ``network``, ``options``, ``to_str`` and ``variants``.
 """
 
 from __future__ import annotations
@@ -143,11 +143,12 @@ def network_factory(space: Any, net: Any, variant: str, arch: Any, seed: int,
     """``make(bn=True, init=None, **overrides)`` for one architecture (see the module docstring)."""
 
     def make(bn: bool = True, init: Callable[[nn.Module], None] | None = None, **overrides: Any) -> nn.Module:
-        kw = dict(C=net.channels, N=net.cells, num_classes=net.num_classes, in_channels=net.in_channels)
-        kw.update(overrides)
+        shape = {"num_classes": net.num_classes, "in_channels": net.in_channels}
+        shape.update({k: overrides.pop(k) for k in list(overrides) if k in shape})
+        options = net.space_options(space, **overrides)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model = space.network(arch, variant=variant, bn=bn, **kw)
+            model = space.network(arch, options, variant=variant, bn=bn, **shape)
             if init is not None:
                 init(model)  # a proxy's own re-initialisation, drawn from the same seeded stream
         return exact_constant_channels(model.to(device).train())  # CPU scores as on CUDA (see exact_bn)

@@ -29,9 +29,11 @@ each layer's output, per-channel values broadcast and summed) on *different NB20
   (``nasbench201/conversions.py`` ``update_batchnorms``; ``core/primitives.py`` ``ReLUConvBN``), i.e.
   NB201's own network (stem, reduction blocks and head as zero-cost-nas's). So ``fisher_naslib`` is
   ``fisher`` with ``model_variant = "official"`` bound at registration, whatever ``--model-variant``
-  says; its rho against the truth is that of NAS-Bench-Suite-Zero's published per-architecture fisher
-  values (0.42 vs the cifar10-valid validation accuracy). Its other conventions (batch of 32, augmented, drawn per
-  architecture from 70 % of the training set) are not bound: the batch size moved rho by 0.001.
+  says (per space: :data:`NASLIB_VARIANT`; on NB101 NASLib scores zero-cost-nas's model, so there it
+  equals ``fisher`` under the default ``zc``); its rho against the truth is that of NAS-Bench-Suite-Zero's
+  published per-architecture fisher values (0.42 vs the cifar10-valid validation accuracy). Its other
+  conventions (batch of 32, augmented, drawn per architecture from 70 % of the training set) are not
+  bound: the batch size moved rho by 0.001.
 
 Measured (``benchmarks/zc_reproduce.py --sample-archs 200``, per-arch batches of 64, seed 0; README): Spearman
 rho vs the cifar10-valid validation accuracy 0.277 (``fisher``) and 0.422 (``fisher_naslib``); the two agree
@@ -44,16 +46,30 @@ from __future__ import annotations
 import math
 from collections import ChainMap
 from dataclasses import replace
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
 
+from bnbench.errors import BnbenchError
 from bnbench.indicators.registry import ScoringContext, register
 from bnbench.indicators.zc.common import Batch, NetFactory, image_batch, loss_backward, weight_layers
 from bnbench.indicators.zc.runner import ProxyFn, proxy, score_archs
 
-NASLIB = {"model_variant": "official"}  # what fisher_naslib binds (NAS-Bench-Suite-Zero's network)
+# The network NASLib (NAS-Bench-Suite-Zero) scores, per search space, as a bnbench model variant. NB201: NB201's
+# own (see above). NB101: NASLib's ``predictors/utils/models/nasbench1.py`` is a verbatim copy of zero-cost-nas's
+# model, bnbench's ``zc`` variant, so there fisher_naslib equals fisher under the default variant.
+NASLIB_VARIANT = {"nb201": "official", "nb101": "zc"}
+
+
+def naslib_options(ctx: ScoringContext) -> dict[str, Any]:
+    """The scoring options fisher_naslib binds for ``ctx.space``; a space NASLib's network is not known for is
+    refused (one line) rather than scored under a guessed convention."""
+    space = getattr(ctx.space, "name", None)
+    if space not in NASLIB_VARIANT:
+        raise BnbenchError(f"fisher_naslib: NASLib's network is known for {', '.join(NASLIB_VARIANT)} only, not "
+                           f"{space}; use fisher with --model-variant")
+    return {"model_variant": NASLIB_VARIANT[space]}
 
 
 @proxy("fisher", higher_is_better=True,
@@ -85,18 +101,19 @@ def fisher(make: NetFactory, batch: Batch) -> float:
     return float(sum(f.abs().sum() * math.prod(layers[i].weight.shape[1:]) for i, f in fisher_k.items()))
 
 
-def register_bound(name: str, fn: ProxyFn, options: Mapping[str, Any], summary: str,
+def register_bound(name: str, fn: ProxyFn, bind: Callable[[ScoringContext], Mapping[str, Any]], summary: str,
                    higher_is_better: bool = True) -> None:
-    """Register ``fn`` as the image-batch proxy ``name`` with ``options`` bound: they override the run's
-    scoring options of the same name (which are then not read); every other option is the run's."""
+    """Register ``fn`` as the image-batch proxy ``name`` with the options ``bind(ctx)`` bound: they override the
+    run's scoring options of the same name (which are then not read); every other option is the run's."""
 
     def indicator(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
-        return score_archs(name, fn, archs, replace(ctx, options=ChainMap(dict(options), ctx.options)), image_batch)
+        bound = ChainMap(dict(bind(ctx)), ctx.options)
+        return score_archs(name, fn, archs, replace(ctx, options=bound), image_batch)
 
     indicator.__doc__ = fn.__doc__
     register(name, higher_is_better, ("data",), summary)(indicator)
 
 
-register_bound("fisher_naslib", fisher, NASLIB,
-               "Fisher, NAS-Bench-Suite-Zero (NASLib) convention: fisher on NB201's own network (no conv bias), "
-               "whatever --model-variant")
+register_bound("fisher_naslib", fisher, naslib_options,
+               "Fisher, NAS-Bench-Suite-Zero (NASLib) convention: fisher on NASLib's network (NB201: its own, no "
+               "conv bias), whatever --model-variant")

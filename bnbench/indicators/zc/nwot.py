@@ -12,7 +12,9 @@ module that runs in the forward pass counts, as in the reference, *including ReL
 reaches the logits*: an NB201 op runs whenever its edge is not ``none``, so a conv on an edge into a node
 that no non-``none`` edge leaves, or every op before a cell whose last node is cut off (all its incoming
 edges ``none``), still adds its codes to the kernel although it cannot change the output. A singular
-kernel (e.g. identical codes for all samples) has log|det| = -inf: NaN, reason logged. Higher is better.
+kernel (samples that share activation patterns, e.g. a cell with no path from input to output) has
+log|det| = -inf, the reference's value: it is the worst score and ranks at the bottom (never dropped as
+undefined; bnbench.correlation ranks -inf last). Higher is better.
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ def hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
 
 
 def log_det(kernel: np.ndarray) -> float:
+    """log |det K| (``slogdet``, sign ignored); -inf for a singular kernel; Undefined for a non-finite one."""
+    if not np.isfinite(kernel).all():
+        raise Undefined("the ReLU-code kernel has non-finite entries")
     sign, logabsdet = np.linalg.slogdet(kernel)
-    if sign == 0 or not np.isfinite(logabsdet):
-        raise Undefined("the ReLU-code kernel is singular (samples share activation patterns)")
-    return float(logabsdet)
+    return -np.inf if sign == 0 else float(logabsdet)
 
 
 @proxy("nwot", higher_is_better=True, summary="NASWOT: log|det| of the Hamming kernel of binary ReLU codes")
@@ -55,3 +58,7 @@ def nwot(make: NetFactory, batch: Batch) -> float:
         for h in handles:
             h.remove()
     return log_det(kernel.cpu().numpy())
+
+
+nwot.infinite_ok = True  # -inf (singular kernel) is a value: the worst
+nwot.version = 2  # version 1 stored singular kernels as undefined (NaN)

@@ -16,6 +16,7 @@ results do not depend on order, process or ``jobs``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import multiprocessing as mp
@@ -68,6 +69,8 @@ def score_archs(name: str, fn: ProxyFn, archs: np.ndarray, ctx: ScoringContext,
     if jobs < 1:
         raise BnbenchError(f"--jobs {jobs}: expected a positive number of worker processes")
     batch = make_batch(ctx)
+    if getattr(fn, "version", 1) > 1:  # a changed definition is never served records of the old one
+        batch = dataclasses.replace(batch, key=f"{batch.key}:{name}-v{fn.version}")
     if jobs > 1 and batch.device.type != "cpu":
         raise BnbenchError(f"--jobs {jobs}: parallel workers run on the CPU only (use --device cpu or --jobs 1)")
     store = ScoreStore(store_path(ctx.options.get("cache_dir")))
@@ -90,7 +93,7 @@ def score_archs(name: str, fn: ProxyFn, archs: np.ndarray, ctx: ScoringContext,
     if failed:
         log.warning("%s: undefined for %d of %d architectures (NaN), e.g. %s: %s", name, len(failed), len(records),
                     failed[0]["arch"], failed[0]["reason"])
-    return np.array([np.nan if r["value"] is None else r["value"] for r in records], dtype=np.float64)
+    return np.array([np.nan if r["value"] is None else float(r["value"]) for r in records], dtype=np.float64)
 
 
 def _tick(bar, records):
@@ -114,12 +117,13 @@ def _score_one(task: tuple[tuple[int, ...], str]) -> dict[str, Any]:
     try:
         with torch.enable_grad():
             value = float(job["fn"](make, batch))
-        if not math.isfinite(value):
-            reason = f"non-finite value ({value})"
+        if math.isnan(value) or (math.isinf(value) and not getattr(job["fn"], "infinite_ok", False)):
+            reason = f"non-finite value ({value})"  # +-inf only where the proxy defines it (nwot: -inf is worst)
     except _FAILURES as err:
         reason = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else 'no message'}"
     if reason:
         log.info("%s undefined for %s: %s", job["name"], arch, reason)
     return {"arch": arch, "proxy": job["name"], "variant": job["variant"], "seed": job["seed"], "batch": batch.key,
-            "value": None if reason else value, "reason": reason, "seconds": time.perf_counter() - start,
+            "value": None if reason else (value if math.isfinite(value) else str(value)),  # JSON has no inf
+            "reason": reason, "seconds": time.perf_counter() - start,
             "device": batch.device.type}

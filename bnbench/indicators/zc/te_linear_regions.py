@@ -54,7 +54,7 @@ def count_patterns(codes: np.ndarray) -> int:
        summary="TE-NAS: distinct ReLU activation patterns of 3,000 3x3 crops in a thin network")
 @torch.no_grad()
 def te_linear_regions(make: NetFactory, batch: Batch) -> float:
-    net = make(C=int(batch.options.get("channels", 1)), N=1, in_channels=1)
+    net = make(channels=int(batch.options.get("channels", 1)), cells=1, in_channels=1)
     feats: list[torch.Tensor] = []
 
     def hook(module, inputs, output):

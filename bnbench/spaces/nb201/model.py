@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from bnbench.spaces.base import Slot
 from bnbench.spaces.nb201.arch import EDGES, NUM_NODES, OPS, check
 from bnbench.spaces.nb201.ops import ResNetBlock, make_op
 
@@ -92,6 +93,12 @@ class Skeleton(nn.Module):
 
     def cells(self) -> list[Cell]:
         return [m for m in self.layers if isinstance(m, Cell)]
+
+    def slots(self) -> list[Slot]:
+        """Every candidate op that runs when its edge (decision) holds it (choice); ``none`` never runs."""
+        return [Slot(f"layers.{i}.edges.{e}.{o}", e, OPS.index(name))
+                for i, layer in enumerate(self.layers) if isinstance(layer, Cell)
+                for e, names in enumerate(layer.op_names) for o, name in enumerate(names) if name != "none"]
 
     def features(self, x: torch.Tensor, choice: Sequence[int]) -> torch.Tensor:
         """Penultimate features (after the head's BN-ReLU and pooling)."""

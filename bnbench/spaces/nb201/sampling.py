@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bnbench.errors import BnbenchError
 from bnbench.spaces.nb201.arch import OPS
+from bnbench.spaces.sampling import stratified_indices
 
 _CONV3, _CONV1 = OPS.index("nor_conv_3x3"), OPS.index("nor_conv_1x1")
 
@@ -23,15 +23,4 @@ def strata(archs: np.ndarray) -> np.ndarray:
 
 def stratified_sample(archs: np.ndarray, n: int, seed: int) -> np.ndarray:
     """Row indices (sorted) of ``n`` rows of ``archs`` drawn by proportional stratified sampling."""
-    total = len(archs)
-    if not 0 < n <= total:
-        raise BnbenchError(f"sample of {n} architectures: expected 1..{total} (the pool size)")
-    rng = np.random.default_rng(seed)
-    labels = strata(archs)
-    keys, counts = np.unique(labels, return_counts=True)
-    quota = counts * n / total
-    take = np.floor(quota).astype(int)
-    short = n - take.sum()
-    take[np.argsort(-(quota - take), kind="stable")[:short]] += 1
-    chosen = [rng.choice(np.flatnonzero(labels == k), size=t, replace=False) for k, t in zip(keys, take) if t]
-    return np.sort(np.concatenate(chosen))
+    return stratified_indices(strata(archs), n, seed)

@@ -1,0 +1,228 @@
+"""The interface every search space provides: decisions and choices, op slots, options, encodings.
+
+A space is a list of D **decisions**, each with a few named **choices** (NB201: 6 edges x 5 ops; NB101: 5
+vertex ops x 3 ops plus the 21 adjacency bits of a 7-vertex DAG; DARTS: per cell type, 14 edges holding an op
+or unused; MBConv: one block choice per layer). Architectures travel through bnbench as rows of a fixed-width
+int64 **encoding** (``(n, width)`` arrays: hashable, vectorisable, cacheable); ``choices(archs)`` maps them to
+the ``(n, D)`` **choice matrix**, -1 where a decision is unused (a pruned NB101 vertex, an unselected edge).
+
+A supernet lists its candidate-op modules as **slots** ``(module name, decision, choice)``; a slot runs for
+an architecture iff ``choices[a, slot.decision] == slot.choice`` (a choice whose op runs no module, such as
+NB201's ``none``, has no slot). That single mapping gives every
+supernet-reading indicator its structure without knowing the space:
+
+* BN-NAS score: mean |gamma| of each slot's last BN, accumulated into a ``(D, max choices)`` table ``T``;
+  ``score[a] = sum_d T[d, choices[a, d]]`` over used decisions (:func:`masked_gather`), so scoring all 15,625
+  NB201 cells is one gather.
+* BN-only ``last`` scope: the last BN of every slot; the composite's probe path: BNs outside all slots plus
+  those under the slots an architecture activates.
+
+Build options are a frozen dataclass per space (:class:`SpaceOptions`); an option the space does not have is a
+one-line error naming the space and its options. ``--channels`` / ``--cells`` / ``--bn-every-op`` are the
+common width / depth / fairness knobs, mapped by each space to its own option names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterable, Sequence
+
+import numpy as np
+from torch import nn
+
+from bnbench.errors import BnbenchError
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One architectural decision: its name (e.g. ``edge 2<-1``) and the names of its choices."""
+
+    name: str
+    choices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A candidate-op module of a supernet: it runs iff ``choices[:, decision] == choice``."""
+
+    module: str
+    decision: int
+    choice: int
+
+
+@dataclass(frozen=True)
+class SpaceOptions:
+    """Base of every space's build options (a frozen dataclass of typed fields with defaults).
+
+    ``COMMON`` maps the common knobs (``channels``, ``cells``, ``bn_every_op``) to the space's field names.
+    """
+
+    COMMON: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def make(cls, space: str, values: dict[str, Any] | None = None) -> "SpaceOptions":
+        """Options from ``values`` (None entries ignored; common knob names accepted); one-line error for an
+        option the space does not have or a value of the wrong type."""
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        given: dict[str, Any] = {}
+        for key, value in (values or {}).items():
+            if value is None:
+                continue
+            name = cls.COMMON.get(key, key)
+            if name not in names:
+                known = sorted(set(names) | set(cls.COMMON))
+                raise BnbenchError(f"search space {space!r} has no option {key!r} (its options: {', '.join(known)})")
+            given[name] = _coerce(space, name, value, names[name].type)
+        return cls(**given)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(space: str, name: str, value: Any, kind: Any) -> Any:
+    kind = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    try:
+        if kind == "bool":
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                return value.lower() in ("true", "1", "yes")
+            return bool(value)
+        if kind == "int":
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if kind == "float":
+            return float(value)
+    except (TypeError, ValueError):
+        raise BnbenchError(f"search space {space!r}: option {name}={value!r} is not a valid {kind}") from None
+    return value
+
+
+def masked_gather(table: np.ndarray, choices: np.ndarray, base: float = 0.0) -> np.ndarray:
+    """``base + sum_d table[d, choices[:, d]]`` over the entries with ``choices >= 0`` (-1 = unused decision).
+
+    ``table``: ``(D, max choices)`` float; ``choices``: ``(n, D)`` int. Returns ``(n,)`` float64.
+    """
+    table = np.asarray(table, dtype=np.float64)
+    choices = np.asarray(choices, dtype=np.int64)
+    if choices.ndim != 2 or choices.shape[1] != table.shape[0]:
+        raise BnbenchError(f"choice matrix of shape {choices.shape} does not fit a table of {table.shape[0]} decisions")
+    used = choices >= 0
+    values = table[np.arange(table.shape[0]), np.where(used, choices, 0)]
+    return base + np.where(used, values, 0.0).sum(axis=1)
+
+
+def choice_counts(space: "SearchSpace", archs: np.ndarray, weights: np.ndarray | None = None) -> dict[str, float]:
+    """Weighted count of every choice name over all used decisions of ``archs`` (e.g. op frequencies), in the
+    order the names first appear in ``space.decisions``."""
+    choices = space.choices(archs)
+    weights = np.ones(len(choices)) if weights is None else np.asarray(weights, dtype=np.float64)
+    names: dict[str, float] = {}
+    for d, decision in enumerate(space.decisions):
+        counts = np.bincount(np.where(choices[:, d] >= 0, choices[:, d], len(decision.choices)),
+                             weights=weights, minlength=len(decision.choices) + 1)
+        for c, name in enumerate(decision.choices):
+            names[name] = names.get(name, 0.0) + float(counts[c])
+    return names
+
+
+def slots_of(model: nn.Module) -> list[Slot]:
+    """The slots a supernet declares (``model.slots()``); BnbenchError for a model without them."""
+    slots = getattr(model, "slots", None)
+    if slots is None:
+        raise BnbenchError(f"{type(model).__name__} is not a bnbench supernet (it declares no op slots)")
+    return list(slots())
+
+
+def last_bn(module: nn.Module) -> nn.BatchNorm2d | None:
+    """The last BatchNorm inside ``module`` in registration order (the one BN-NAS reads), or None."""
+    found = None
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            found = m
+    return found
+
+
+class SearchSpace:
+    """What bnbench needs of a search space; each space subclasses it in ``bnbench/spaces/<name>/``.
+
+    Class attributes: ``name``, ``aliases``, ``summary``, ``decisions``, ``width`` (encoding columns),
+    ``size`` (number of architectures, None where too large to enumerate), ``Options`` (a
+    :class:`SpaceOptions` subclass), ``variants`` (stand-alone network variants, ``official`` first),
+    ``default_truth_epochs`` (the benchmark's full training budget), ``arch_help`` (the string form),
+    ``presets`` (supernet width/depth of bnbench's digits and default presets).
+    """
+
+    name: str = ""
+    aliases: tuple[str, ...] = ()
+    summary: str = ""
+    decisions: tuple[Decision, ...] = ()
+    width: int = 0
+    size: int | None = None
+    Options: type[SpaceOptions] = SpaceOptions
+    variants: tuple[str, ...] = ("official",)
+    default_truth_epochs: int = 200
+    arch_help: str = ""
+    presets: dict[str, dict[str, Any]] = {}  # supernet width/depth per preset ("digits", "default")
+
+    # --- options --------------------------------------------------------------------------------------------
+    def options(self, values: dict[str, Any] | None = None, **kw: Any) -> SpaceOptions:
+        """Typed build options; ``values``/``kw`` may use the common knob names (channels, cells, bn_every_op)."""
+        return self.Options.make(self.name, {**(values or {}), **kw})
+
+    # --- representations --------------------------------------------------------------------------------------
+    def parse(self, text: str) -> np.ndarray:
+        """One architecture from its string form (``width`` ints); ArchError naming the input."""
+        raise NotImplementedError
+
+    def parse_many(self, texts: Iterable[str]) -> np.ndarray:
+        """``(n, width)`` encodings of ``texts``."""
+        rows = [self.parse(t) for t in texts]
+        return np.asarray(rows, dtype=np.int64).reshape(-1, self.width)
+
+    def to_str(self, arch: Sequence[int]) -> str:
+        """The space's standard string of one encoded architecture."""
+        raise NotImplementedError
+
+    def canonical(self, arch: Sequence[int]) -> str:
+        """Isomorphism class of an architecture (architectures that compute the same function share it)."""
+        raise NotImplementedError
+
+    def truth_key(self, arch: Sequence[int]) -> str:
+        """What ground-truth tables of this space are keyed by (default: the string form)."""
+        return self.to_str(arch)
+
+    # --- populations --------------------------------------------------------------------------------------------
+    def all_archs(self) -> np.ndarray:
+        """Every architecture, ``(size, width)``; BnbenchError where the space is too large to enumerate."""
+        raise BnbenchError(f"search space {self.name!r} is too large to enumerate; sample from it instead")
+
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        """``n`` distinct architectures drawn uniformly from the valid ones, ``(n, width)``."""
+        raise NotImplementedError
+
+    def strata(self, archs: np.ndarray) -> np.ndarray:
+        """Stratum label of each architecture, for stratified evaluation samples (default: one stratum)."""
+        return np.zeros(len(archs), dtype=np.int64)
+
+    def choices(self, archs: np.ndarray) -> np.ndarray:
+        """``(n, D)`` choice matrix, -1 where a decision is unused."""
+        raise NotImplementedError
+
+    # --- networks ------------------------------------------------------------------------------------------------
+    def network(self, arch: Sequence[int], options: SpaceOptions, num_classes: int = 10, in_channels: int = 3,
+                variant: str = "official", bn: bool = True) -> nn.Module:
+        """The stand-alone network of ``arch`` (``variant``: see ``variants``; ``bn=False``: the BN-free copy
+        synflow scores)."""
+        raise NotImplementedError
+
+    def supernet(self, options: SpaceOptions, num_classes: int = 10, in_channels: int = 3) -> nn.Module:
+        """A weight-sharing supernet: ``forward(x, arch)``, ``features(x, arch)``, ``classifier``, ``slots()``."""
+        raise NotImplementedError
+
+    def cost(self, archs: np.ndarray, options: SpaceOptions, num_classes: int = 10, in_channels: int = 3,
+             resolution: int = 32) -> dict[str, np.ndarray]:
+        """Exact ``params`` (count), ``flops`` and ``macs`` (per image forward pass) of the stand-alone networks."""
+        raise NotImplementedError
