@@ -14,6 +14,7 @@ from bnbench.spaces.base import SearchSpace
 # name -> "module:attribute" of the space object (imported on first use)
 REGISTRY: dict[str, str] = {
     "nb201": "bnbench.spaces.nb201.space:SPACE",
+    "nb101": "bnbench.spaces.nb101.space:SPACE",
 }
 _LOADED: dict[str, SearchSpace] = {}
 

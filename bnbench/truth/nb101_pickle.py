@@ -37,6 +37,7 @@ RUN_KEYS = [f"final_{s}_accuracy" for s in ("train", "validation", "test")] + \
 _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
             ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"), ("numpy", "ndarray"),
             ("numpy", "dtype"), ("collections", "OrderedDict"),
+            ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),  # protocol 5 arrays
             ("_codecs", "encode")}  # protocol 2 writes an array's bytes as _codecs.encode(text, "latin1")
 
 

@@ -1,0 +1,77 @@
+"""Random NB101 cells (the NASBench / NASLib sampler) and the strata of stratified evaluation samples.
+
+Sampler (``nasbench`` README's random-spec example; NASLib ``NasBench101SearchSpace.sample_random_architecture``;
+NASBench-1Shot1's random search): every one of the 21 upper-triangular adjacency bits of a 7x7 matrix is 1 with
+probability 1/2, every interior vertex gets one of the three ops uniformly, and the spec is redrawn until it is
+valid after pruning (input connected to output, at most 9 edges). About 1 draw in 3.3 is kept.
+
+**Distribution.** This is uniform over valid *specs* (labelled, unpruned 7-vertex graphs with ops), not over
+the 423,624 cells (module-hash classes): a cell is drawn with probability proportional to the number of specs
+that prune to a graph isomorphic to it. Small cells have many such specs (their pruned-away vertices and edges
+are free), so they are over-represented: in 20,000 draws 61% of the cells have 7 vertices, against 85% of the
+423,624 classes (359,082; Ying et al. 2019, Table 1). Every call draws in fixed-size chunks and keeps the first
+new hash classes in draw order, so ``sample(n, seed)`` is a prefix of ``sample(m, seed)`` for ``n < m``.
+
+Strata: the op composition of the pruned cell, ``(#conv3x3, #conv1x1, #maxpool3x3)`` (56 combinations, which
+also fix the number of interior vertices). conv3x3 count sets most of a cell's parameters and FLOPs (9x a
+conv1x1's) and is the op count most tied to NB101 accuracy (Ying et al. 2019, Fig. 6); the three counts
+together fix depth/width trade-offs that parameter deciles (which need build options) would only mirror.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bnbench.errors import BnbenchError
+from bnbench.spaces.nb101 import arch as A
+from bnbench.spaces.nb101.encoding import NUM_BITS, WIDTH, decode, prune_embed
+
+CHUNK = 4096  # specs drawn per round (fixed, so samples do not depend on n)
+MAX_ROUNDS = 10_000
+
+
+def random_specs(rng: np.random.Generator, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """``m`` raw specs: ``(m, 7, 7)`` upper-triangular 0/1 matrices (each bit p = 1/2) and ``(m, 5)`` ops."""
+    n = A.MAX_VERTICES
+    matrices = np.triu(rng.integers(0, 2, size=(m, n, n)), 1)
+    ops = rng.integers(0, len(A.OPS), size=(m, A.NUM_INTERIOR))
+    return matrices, ops
+
+
+def random_cells(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` valid cells drawn with replacement (the sampler above), ``(n, WIDTH)`` encodings."""
+    out: list[np.ndarray] = []
+    have = 0
+    for _ in range(MAX_ROUNDS):
+        if have >= n:
+            break
+        valid, rows = prune_embed(*random_specs(rng, max(2 * (n - have) + 16, 64)))
+        out.append(rows[valid])
+        have += int(valid.sum())
+    return np.concatenate(out)[:n] if out else np.zeros((0, WIDTH), dtype=np.int64)
+
+
+def sample_distinct(n: int, seed: int, size: int) -> np.ndarray:
+    """``n`` valid cells of distinct module hash, in draw order (see the module docstring), ``(n, WIDTH)``."""
+    if not 0 < n <= size:
+        raise BnbenchError(f"sample of {n} NB101 architectures: expected 1..{size:,}")
+    rng = np.random.default_rng(seed)
+    seen: set[str] = set()
+    rows: list[np.ndarray] = []
+    for _ in range(MAX_ROUNDS):
+        valid, candidates = prune_embed(*random_specs(rng, CHUNK))
+        for row in candidates[valid]:
+            key = A.module_hash(decode(row))
+            if key not in seen:
+                seen.add(key)
+                rows.append(row)
+                if len(rows) == n:
+                    return np.asarray(rows, dtype=np.int64)
+    raise BnbenchError(f"sample of {n} NB101 architectures: only {len(rows)} distinct cells after "
+                       f"{MAX_ROUNDS * CHUNK:,} draws")
+
+
+def strata(archs: np.ndarray) -> np.ndarray:
+    """Stratum label ``100 #conv3x3 + 10 #conv1x1 + #maxpool3x3`` of each encoded cell."""
+    ops = np.asarray(archs, dtype=np.int64).reshape(-1, WIDTH)[:, NUM_BITS:]
+    return sum((ops == o).sum(axis=1) * 10 ** (2 - o) for o in range(len(A.OPS)))

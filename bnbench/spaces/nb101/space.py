@@ -1,0 +1,142 @@
+"""NAS-Bench-101 through the search-space interface (:class:`bnbench.spaces.base.SearchSpace`).
+
+Representations: see :mod:`bnbench.spaces.nb101` (string, encoding, canonical form, truth key). Decisions: the
+op of each of the 5 interior positions (conv3x3-bn-relu, conv1x1-bn-relu, maxpool3x3; -1 where unused), then
+the 21 edges ``i->j`` of the 7-position DAG (absent / present; -1 where an endpoint is unused).
+
+Options: ``stem_channels`` (``--channels``), ``num_stacks``, ``cells_per_stack`` (``--cells``), ``bn_every_op``.
+The benchmark's networks are 128 / 3 / 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import ClassVar, Sequence
+
+import numpy as np
+from torch import nn
+
+from bnbench.errors import BnbenchError
+from bnbench.spaces.base import Decision, SearchSpace, SpaceOptions
+from bnbench.spaces.nb101 import arch as A
+from bnbench.spaces.nb101.encoding import NUM_BITS, PAIRS, WIDTH, _ROWS, _COLS, check_rows, decode, embed
+from bnbench.spaces.nb101.sampling import random_cells, sample_distinct, strata
+
+NUM_CELLS = 423_624  # unique cells (module-hash classes) of NAS-Bench-101
+EDGE_CHOICES = ("absent", "present")
+
+
+@dataclass(frozen=True)
+class NB101Options(SpaceOptions):
+    """Build options of NB101 networks and supernets (defaults: the benchmark's CIFAR-10 network)."""
+
+    stem_channels: int = 128
+    num_stacks: int = 3
+    cells_per_stack: int = 3
+    bn_every_op: bool = False
+
+    COMMON: ClassVar[dict[str, str]] = {"channels": "stem_channels", "cells": "cells_per_stack"}
+
+    def __post_init__(self) -> None:
+        for name in ("stem_channels", "num_stacks", "cells_per_stack"):
+            if getattr(self, name) < 1:
+                raise BnbenchError(f"nb101 option {name}={getattr(self, name)}: expected a positive integer")
+        if self.stem_channels < 4:
+            raise BnbenchError(f"nb101 option stem_channels={self.stem_channels}: at least 4 (up to 4 vertices "
+                               "share a cell's output channels)")
+
+
+@lru_cache(maxsize=1 << 17)
+def _hash(row: tuple[int, ...]) -> str:
+    return A.module_hash(decode(row))
+
+
+def _key(arch: Sequence[int]) -> tuple[int, ...]:
+    return tuple(int(v) for v in np.asarray(arch).reshape(-1))
+
+
+class NB101Space(SearchSpace):
+    """NAS-Bench-101 (Ying et al., ICML 2019): one cell of up to 7 vertices and 9 edges, 3 stacks of 3 cells."""
+
+    name = "nb101"
+    aliases = ("nas-bench-101", "nasbench101", "nasbench", "nb-101")
+    summary = "NAS-Bench-101 cells: DAGs of up to 7 vertices / 9 edges, 3 ops, 423,624 unique cells (module hashes)"
+    decisions = (tuple(Decision(f"vertex {p} op", A.OPS) for p in range(1, A.NUM_INTERIOR + 1))
+                 + tuple(Decision(f"edge {i}->{j}", EDGE_CHOICES) for i, j in PAIRS))
+    width = WIDTH
+    size = NUM_CELLS
+    Options = NB101Options
+    variants = ("official", "zc")
+    default_truth_epochs = 108
+    presets = {"digits": dict(channels=16, cells=1), "default": dict(channels=32, cells=1)}
+    arch_help = ('one-line JSON {"matrix": [[0, 1, 1], [0, 0, 1], [0, 0, 0]], "ops": ["input", "conv3x3-bn-relu", '
+                 '"output"]} (pruned as the official ModelSpec before it is checked)')
+
+    # --- representations ---------------------------------------------------------------------------------------
+    def parse(self, text: str) -> np.ndarray:
+        return embed(A.parse(text))
+
+    def to_str(self, arch: Sequence[int]) -> str:
+        return A.to_str(decode(arch))
+
+    def cell(self, arch: Sequence[int]) -> A.Cell:
+        """The pruned :class:`~bnbench.spaces.nb101.arch.Cell` of an encoded architecture."""
+        return decode(arch)
+
+    def canonical(self, arch: Sequence[int]) -> str:
+        """The official module hash (isomorphism class)."""
+        return _hash(_key(arch))
+
+    def truth_key(self, arch: Sequence[int]) -> str:
+        """The module hash: what the benchmark (and every NB101 truth table) is keyed by."""
+        return _hash(_key(arch))
+
+    # --- populations -------------------------------------------------------------------------------------------
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        """``n`` cells of distinct module hash, drawn as NASBench / NASLib draw random specs (uniform over valid
+        specs, not over hash classes: see :mod:`bnbench.spaces.nb101.sampling`)."""
+        return sample_distinct(int(n), seed, NUM_CELLS)
+
+    def random_paths(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` cells drawn with replacement by the same sampler (SPOS: one path per training step)."""
+        return random_cells(rng, n)
+
+    def strata(self, archs: np.ndarray) -> np.ndarray:
+        """``100 #conv3x3 + 10 #conv1x1 + #maxpool3x3`` of each pruned cell."""
+        return strata(check_rows(archs))
+
+    def choices(self, archs: np.ndarray) -> np.ndarray:
+        """``(n, 26)``: the 5 position ops (the encoding's op codes), then the 21 edge bits, -1 where an endpoint
+        is unused."""
+        rows = check_rows(archs)
+        ops = rows[:, NUM_BITS:]
+        used = np.concatenate([np.ones((len(rows), 1), bool), ops >= 0, np.ones((len(rows), 1), bool)], axis=1)
+        edges = np.where(used[:, _ROWS] & used[:, _COLS], rows[:, :NUM_BITS], -1)
+        return np.concatenate([ops, edges], axis=1)
+
+    # --- networks ------------------------------------------------------------------------------------------------
+    def network(self, arch: Sequence[int], options: NB101Options | None = None, num_classes: int = 10,
+                in_channels: int = 3, variant: str = "official", bn: bool = True) -> nn.Module:
+        from bnbench.spaces.nb101.model import Network
+
+        o = options or NB101Options()
+        return Network(decode(arch), o.stem_channels, o.num_stacks, o.cells_per_stack, num_classes, in_channels,
+                       o.bn_every_op, variant=variant, bn=bn)
+
+    def supernet(self, options: NB101Options | None = None, num_classes: int = 10, in_channels: int = 3) -> nn.Module:
+        from bnbench.spaces.nb101.supernet import Supernet
+
+        o = options or NB101Options()
+        return Supernet(o.stem_channels, o.num_stacks, o.cells_per_stack, num_classes, in_channels, o.bn_every_op)
+
+    def cost(self, archs: np.ndarray, options: NB101Options | None = None, num_classes: int = 10,
+             in_channels: int = 3, resolution: int = 32) -> dict[str, np.ndarray]:
+        from bnbench.spaces.nb101.cost import cost
+
+        o = options or NB101Options()
+        return cost(archs, o.stem_channels, o.num_stacks, o.cells_per_stack, num_classes, in_channels,
+                    o.bn_every_op, resolution)
+
+
+SPACE = NB101Space()
