@@ -44,3 +44,14 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def cifar(tmp_path_factory):
+    """A tiny fake CIFAR-10 (20 images per batch file) loaded as the ``cifar10`` setting."""
+    from bnbench.datasets import load_dataset
+    from bnbench.datasets.fake import write_fake_cifar10
+
+    root = tmp_path_factory.mktemp("data")
+    write_fake_cifar10(root, per_batch=20)
+    return load_dataset("cifar10", root)

@@ -6,8 +6,6 @@ import torch
 from torch import nn
 
 from bnbench.cli import main
-from bnbench.datasets import load_dataset
-from bnbench.datasets.fake import write_fake_cifar10
 from bnbench.indicators import NetSpec, ScoringContext, get
 from bnbench.indicators.zc.common import Batch
 from bnbench.indicators.zc.fisher import fisher
@@ -24,19 +22,7 @@ EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 CONV1X1 = "|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def cifar(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_fake_cifar10(root, per_batch=20)
-    return load_dataset("cifar10", root)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks: one torch thread
 
 
 def context(dataset, **options) -> ScoringContext:

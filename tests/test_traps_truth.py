@@ -3,7 +3,6 @@ alone (2), minimal accuracy CSVs are accepted (8), and ``truth info`` says what 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np

@@ -7,8 +7,6 @@ import pytest
 import torch
 from torch import nn
 
-from bnbench.datasets import load_dataset
-from bnbench.datasets.fake import write_fake_cifar10
 from bnbench.errors import BnbenchError
 from bnbench.indicators import REGISTRY, NetSpec, ScoringContext, get
 from bnbench.indicators.zc import PROXIES
@@ -29,19 +27,7 @@ EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 SPACE = get_space("nb201")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: thread start-up would dominate on a shared machine
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def cifar(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_fake_cifar10(root, per_batch=20)
-    return load_dataset("cifar10", root)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny networks: one torch thread
 
 
 def context(dataset, **options) -> ScoringContext:

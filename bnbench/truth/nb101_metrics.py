@@ -104,11 +104,7 @@ def decode_evaluation(buf: bytes) -> Evaluation:
             values = list(parts[1::2])
             pos = _FIVE.size
     while pos < end:
-        key = buf[pos]
-        pos += 1
-        if key & 0x80:
-            key, pos = _varint(buf, pos - 1)
-        field, wire = key >> 3, key & 7
+        field, wire, pos = _tag(buf, pos)
         if 1 <= field <= 5:
             if wire != 1:
                 raise ValueError(f"EvaluationData field {field} has wire type {wire}, not a double")
@@ -121,6 +117,16 @@ def decode_evaluation(buf: bytes) -> Evaluation:
     return Evaluation(*values)
 
 
+def _tag(buf: bytes, pos: int) -> tuple[int, int, int]:
+    """(field number, wire type, position after the tag) of the tag at ``pos`` (one byte in the common case)."""
+    key = buf[pos]
+    if key & 0x80:
+        key, pos = _varint(buf, pos)
+    else:
+        pos += 1
+    return key >> 3, key & 7, pos
+
+
 def decode_model_metrics(buf: bytes) -> ModelMetrics:
     """One serialized ``ModelMetrics``; ValueError (a short reason) for malformed bytes."""
     evaluations: list[Evaluation] = []
@@ -128,11 +134,7 @@ def decode_model_metrics(buf: bytes) -> ModelMetrics:
     total = NAN
     pos, end = 0, len(buf)
     while pos < end:
-        key = buf[pos]
-        pos += 1
-        if key & 0x80:
-            key, pos = _varint(buf, pos - 1)
-        field, wire = key >> 3, key & 7
+        field, wire, pos = _tag(buf, pos)
         if field == 1:
             if wire != 2:
                 raise ValueError(f"ModelMetrics field 1 has wire type {wire}, not an embedded message")

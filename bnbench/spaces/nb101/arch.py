@@ -155,13 +155,15 @@ def to_str(cell: Cell) -> str:
 
 def module_hash(cell: Cell) -> str:
     """The official NB101 module hash (``graph_util.hash_module`` with the API's op labels)."""
-    matrix = cell.array()
+    matrix = cell.matrix  # plain tuples: ~5x faster than indexing an array here
     labels = [-1] + [OPS.index(o) for o in cell.ops[1:-1]] + [-2]
     n = len(labels)
-    in_edges, out_edges = matrix.sum(axis=0).tolist(), matrix.sum(axis=1).tolist()
-    hashes = [hashlib.md5(str(h).encode("utf-8")).hexdigest() for h in zip(out_edges, in_edges, labels)]
+    preds = [[w for w in range(n) if matrix[w][v]] for v in range(n)]
+    succs = [[w for w in range(n) if matrix[v][w]] for v in range(n)]
+    hashes = [hashlib.md5(str((len(succs[v]), len(preds[v]), labels[v])).encode("utf-8")).hexdigest()
+              for v in range(n)]
     for _ in range(n):
-        hashes = [hashlib.md5(("".join(sorted(hashes[w] for w in range(n) if matrix[w, v])) + "|"
-                               + "".join(sorted(hashes[w] for w in range(n) if matrix[v, w])) + "|"
+        hashes = [hashlib.md5(("".join(sorted(hashes[w] for w in preds[v])) + "|"
+                               + "".join(sorted(hashes[w] for w in succs[v])) + "|"
                                + hashes[v]).encode("utf-8")).hexdigest() for v in range(n)]
     return hashlib.md5(str(sorted(hashes)).encode("utf-8")).hexdigest()

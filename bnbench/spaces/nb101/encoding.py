@@ -102,10 +102,16 @@ def check_rows(rows: np.ndarray, what: str = "NB101 encoding") -> np.ndarray:
     ok = ((bits == 0) | (bits == 1)).all(axis=1) & ((ops >= -1) & (ops < len(A.OPS))).all(axis=1)
     ok &= (used == (np.arange(A.NUM_INTERIOR)[None, :] < count[:, None])).all(axis=1)  # used positions: 1..k
     position_used = np.concatenate([np.ones((len(arr), 1), bool), used, np.ones((len(arr), 1), bool)], axis=1)
-    endpoints_used = position_used[:, _ROWS] & position_used[:, _COLS]
-    ok &= ~(bits.astype(bool) & ~endpoints_used).any(axis=1)
-    valid, again = prune_embed(full_matrices(np.where(ok[:, None], arr, 0)), np.maximum(ops, 0))
-    ok &= valid & (again == arr).all(axis=1)
+    edge = bits.astype(bool)
+    ok &= ~(edge & ~(position_used[:, _ROWS] & position_used[:, _COLS])).any(axis=1)
+    # A DAG on the used positions is pruned and connects input to output iff every used interior position has an
+    # edge in and an edge out (walking in-edges back ends at 0, out-edges forward at 6) and, without interior
+    # positions, the input feeds the output.
+    full = full_matrices(np.where(ok[:, None], arr, 0))
+    has_in, has_out = full.sum(axis=1)[:, 1:N - 1] > 0, full.sum(axis=2)[:, 1:N - 1] > 0  # positions 1..5
+    ok &= (has_in & has_out | ~used).all(axis=1)
+    ok &= (count > 0) | (bits[:, N - 2] == 1)  # bit N-2 is the pair (0, 6)
+    ok &= bits.sum(axis=1) <= A.MAX_EDGES
     if not ok.all():
         bad = int(np.flatnonzero(~ok)[0])
         raise ArchError(f"{what} row {bad} {arr[bad].tolist()} is not a pruned valid NB101 cell (21 adjacency "
@@ -113,15 +119,20 @@ def check_rows(rows: np.ndarray, what: str = "NB101 encoding") -> np.ndarray:
     return arr
 
 
-@lru_cache(maxsize=1 << 16)
-def _cell(row: tuple[int, ...]) -> A.Cell:
-    check_rows(np.asarray(row, dtype=np.int64)[None])
+def cell_of_valid_row(row: tuple[int, ...]) -> A.Cell:
+    """The cell of a row known to pass :func:`check_rows` (no checks: rows straight from :func:`prune_embed`)."""
     ops = row[NUM_BITS:]
     k = sum(o >= 0 for o in ops)
     pos = list(range(k + 1)) + [N - 1]
-    full = full_matrices(np.asarray(row)[None])[0]
-    names = [A.INPUT] + [A.OPS[o] for o in ops[:k]] + [A.OUTPUT]
-    return A.make_cell(full[np.ix_(pos, pos)], names)
+    bits = dict(zip(PAIRS, row[:NUM_BITS]))
+    matrix = tuple(tuple(int(j > i and bits[(pos[i], pos[j])]) for j in range(k + 2)) for i in range(k + 2))
+    return A.Cell(matrix, (A.INPUT,) + tuple(A.OPS[o] for o in ops[:k]) + (A.OUTPUT,))
+
+
+@lru_cache(maxsize=1 << 16)
+def _cell(row: tuple[int, ...]) -> A.Cell:
+    check_rows(np.asarray(row, dtype=np.int64)[None])
+    return cell_of_valid_row(row)
 
 
 def decode(row: Sequence[int]) -> A.Cell:

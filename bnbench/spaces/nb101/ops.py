@@ -28,6 +28,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from bnbench.spaces.base import last_bn  # noqa: F401  (re-exported: the BN that BN-NAS reads)
+
 from bnbench.errors import ArchError
 
 BN_MOMENTUM_TF = 0.997  # base_ops.BN_MOMENTUM: TF's moving-average decay
@@ -90,11 +92,3 @@ def truncate(x: torch.Tensor, channels: int) -> torch.Tensor:
         raise ValueError(f"truncate: input has {have} channels, fewer than {channels}")
     return x if have == channels else x[:, :channels]
 
-
-def last_bn(op: nn.Module) -> nn.BatchNorm2d | None:
-    """The op's last BatchNorm (the one BN-NAS reads), or ``None`` for a BN-free op (a plain maxpool)."""
-    found = None
-    for module in op.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            found = module
-    return found

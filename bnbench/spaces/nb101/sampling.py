@@ -24,7 +24,7 @@ import numpy as np
 
 from bnbench.errors import BnbenchError
 from bnbench.spaces.nb101 import arch as A
-from bnbench.spaces.nb101.encoding import NUM_BITS, WIDTH, decode, prune_embed
+from bnbench.spaces.nb101.encoding import NUM_BITS, WIDTH, cell_of_valid_row, prune_embed
 
 CHUNK = 4096  # specs drawn per round (fixed, so samples do not depend on n)
 MAX_ROUNDS = 10_000
@@ -57,11 +57,15 @@ def sample_distinct(n: int, seed: int, size: int) -> np.ndarray:
         raise BnbenchError(f"sample of {n} NB101 architectures: expected 1..{size:,}")
     rng = np.random.default_rng(seed)
     seen: set[str] = set()
-    rows: list[np.ndarray] = []
+    seen_rows: set[tuple[int, ...]] = set()
+    rows: list[tuple[int, ...]] = []
     for _ in range(MAX_ROUNDS):
         valid, candidates = prune_embed(*random_specs(rng, CHUNK))
-        for row in candidates[valid]:
-            key = A.module_hash(decode(row))
+        for row in map(tuple, candidates[valid].tolist()):
+            if row in seen_rows:
+                continue
+            seen_rows.add(row)
+            key = A.module_hash(cell_of_valid_row(row))
             if key not in seen:
                 seen.add(key)
                 rows.append(row)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from bnbench.spaces.base import last_bn  # noqa: F401  (re-exported: the BN that BN-NAS reads)
+
 
 def bn(channels: int, affine: bool = True, track: bool = True) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, affine=affine, track_running_stats=track)
@@ -59,13 +61,6 @@ def make_op(name: str, channels: int, fair: bool = False, affine: bool = True, t
     raise ArchError(f"unknown NB201 op {name!r}")
 
 
-def last_bn(op: nn.Module) -> nn.BatchNorm2d | None:
-    """The op's last BatchNorm (the one BN-NAS reads), or ``None`` for BN-free ops."""
-    found = None
-    for module in op.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            found = module
-    return found
 
 
 class ResNetBlock(nn.Module):
