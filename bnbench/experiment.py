@@ -83,17 +83,24 @@ def load_ground_truth(opts: RunOptions, name: str):
     CSV whose file name does not state its setting and budget.
     """
     from bnbench.embedded import embedded_truth_path
+    from bnbench.spaces import get_space
     from bnbench.truth import read_source
     from bnbench.truth.select import resolve_spec
 
-    path = opts.benchmark or embedded_truth_path(opts.space)
-    table = read_source(path, dataset=opts.dataset, epochs=opts.truth_epochs)
-    if not opts.benchmark and name not in {s.dataset for s in table.specs()}:
+    space = get_space(opts.space)
+    setting = space.truth_datasets.get(name, name)  # NB101's CIFAR-10 truth has its own protocol and label
+    path = opts.benchmark or embedded_truth_path(space.name)
+    table = read_source(path, dataset=opts.dataset, epochs=opts.truth_epochs, space=space.name)
+    if not opts.benchmark and setting not in {s.dataset for s in table.specs()}:
         held = ", ".join(sorted({s.dataset for s in table.specs()}))
-        raise BnbenchError(f"the embedded {opts.space} ground truth holds {held} only, not {name}: pass --benchmark "
-                           f"with a {name} truth (e.g. nb201-v1_1-cifar10-valid-200ep.csv), or --dataset {held}")
-    spec = resolve_spec(table, name, opts.truth_split, opts.truth_metric, opts.truth_epochs, path)
-    truth = table.truth(spec, source=path).canonical_order()  # samples never depend on the file's row order
+        raise BnbenchError(f"the embedded {space.name} ground truth holds {held} only, not {name}: pass --benchmark "
+                           f"with a {name} truth, or --dataset {held}")
+    spec = resolve_spec(table, setting, opts.truth_split, opts.truth_metric, opts.truth_epochs, path,
+                        default_epochs=space.default_truth_epochs)
+    truth = table.truth(spec, source=path)
+    if table.arch_specs is not None:
+        truth.specs = table.arch_specs_of(truth.archs)
+    truth = truth.canonical_order()  # samples never depend on the file's row order
     if not opts.benchmark:
         truth.source = f"embedded:{Path(path).name}"
     return truth
@@ -200,7 +207,7 @@ def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_d
 
 def select_archs(space, truth, n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(op matrix, truth values) of all truth archs or a stratified sample of ``n`` of them."""
-    ops = space.parse_many(truth.archs)
+    ops = space.parse_many(truth.arch_strings())
     values = np.asarray(truth.values, dtype=float)
     if n is not None and n < len(ops):
         from bnbench.spaces.sampling import stratified_indices
@@ -232,10 +239,12 @@ def build_context(opts: RunOptions, indicators, name: str, truth, cfg: TrainConf
 
     from bnbench.spaces import get_space
 
-    ctx = ScoringContext(space=get_space(opts.space), network=net_spec(name, truth), seed=opts.seed, progress=opts.progress,
+    space = get_space(opts.space)
+    ctx = ScoringContext(space=space, network=net_spec(name, truth), seed=opts.seed, progress=opts.progress,
                          options={**opts.scoring, "cache_dir": str(out)})  # cache_dir: per-architecture proxy store
     if needs(indicators, "data") or needs(indicators, "supernet"):
-        split = truth_split_key(opts.truth_split, is_built(getattr(truth, "meta", None) or {}))
+        images = space.truth_image_splits.get((name, opts.truth_split), opts.truth_split)
+        split = truth_split_key(images, is_built(getattr(truth, "meta", None) or {}))
         ctx.dataset = load_dataset(name, opts.data_dir, resolve_device(opts.device),
                                    train_fraction=cfg.train_fraction, seed=cfg.seed, truth_split=split)
     if needs(indicators, "supernet"):
@@ -362,7 +371,7 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
     cfg = train_config(name, opts.seed, **{"space": opts.space, **cfg_overrides})
     if scores_csv:
         indicators, ops, scores = read_scores_csv(scores_csv, space, opts.indicators or None)
-        truth_values = truth.lookup([space.to_str(o) for o in ops])
+        truth_values = truth.lookup([space.truth_key(o) for o in ops])
         network, train_seconds = net_spec(name, truth), 0.0
     else:
         indicators = parse_list(opts.indicators)
@@ -395,9 +404,9 @@ def isomorphism_classes(space, truth, ops) -> tuple[list, list]:
 
     archs = [space.to_str(o) for o in ops]
     try:
-        indices = truth.indices[truth.positions(archs)]
+        indices = truth.indices[truth.positions([space.truth_key(o) for o in ops])]
     except BnbenchError:  # the truth spells some cells differently: match on the parsed cells instead
-        index_of = dict(zip(map(tuple, space.parse_many(truth.archs).tolist()), truth.indices.tolist()))
+        index_of = dict(zip(map(tuple, space.parse_many(truth.arch_strings()).tolist()), truth.indices.tolist()))
         indices = [index_of.get(tuple(o), -1) for o in np.asarray(ops).tolist()]
     return [space.canonical(o) for o in ops], representative_keys(indices, archs)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import sys
 from pathlib import Path
 
@@ -26,8 +27,23 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _entries(space, path: Path):
+    """(line number, text for messages, parse thunk) of every architecture of ``path``: one per line, or one per
+    row of a CSV table whose header names the space's record columns (e.g. NB101's ``adjacency,ops``)."""
+    lines = path.read_text().splitlines()
+    body = [(n, line.strip()) for n, line in enumerate(lines, start=1) if line.strip() and not line.strip().startswith("#")]
+    if body and set(f.strip() for f in next(csv.reader([body[0][1]]))) & set(space.record_columns):
+        reader = csv.DictReader(line for _, line in body)
+        for (number, line), record in zip(body[1:], reader):
+            yield number, line, lambda record=record: space.parse_record(record)
+        return
+    for number, line in body:
+        yield number, line, lambda line=line: space.parse(line)
+
+
 def read_arch_file(space, path: Path) -> np.ndarray:
-    """Architectures of a text file, one per line (blank lines and '#' comments skipped).
+    """Architectures of a text file, one per line (blank lines and '#' comments skipped), or of a CSV table
+    whose header names the space's record columns (``SearchSpace.record_columns``), rows in file order.
 
     Each architecture is scored once, in the order of its first line: a repeated cell (the same cell after
     parsing, e.g. the same string twice) is skipped with a one-line warning on stderr naming the first repeat
@@ -36,12 +52,9 @@ def read_arch_file(space, path: Path) -> np.ndarray:
     rows: list[tuple[int, ...]] = []
     first_line: dict[tuple[int, ...], int] = {}
     repeats: list[tuple[int, int, str]] = []  # (line, line of its first occurrence, text)
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
+    for number, line, parse in _entries(space, path):
         try:
-            ops = tuple(int(o) for o in space.parse(line))
+            ops = tuple(int(o) for o in parse())
         except ArchError as err:
             raise ArchError(f"{path}:{number}: {err}") from None
         if ops in first_line:

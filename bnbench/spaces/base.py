@@ -152,7 +152,8 @@ class SearchSpace:
     ``size`` (number of architectures, None where too large to enumerate), ``Options`` (a
     :class:`SpaceOptions` subclass), ``variants`` (stand-alone network variants, ``official`` first),
     ``default_truth_epochs`` (the benchmark's full training budget), ``arch_help`` (the string form),
-    ``presets`` (supernet width/depth of bnbench's digits and default presets).
+    ``presets`` (supernet width/depth of bnbench's digits and default presets), ``truth_datasets`` (the
+    label the space's ground truths give a training dataset, e.g. NB101's ``nb101-cifar10`` for ``cifar10``).
     """
 
     name: str = ""
@@ -166,6 +167,11 @@ class SearchSpace:
     default_truth_epochs: int = 200
     arch_help: str = ""
     presets: dict[str, dict[str, Any]] = {}  # supernet width/depth per preset ("digits", "default")
+    truth_datasets: dict[str, str] = {}  # training dataset -> the label of the space's truth for it (default: same)
+    record_columns: tuple[str, ...] = ("arch", "arch str", "architecture")  # table columns parse_record reads
+    # (training dataset, truth split) -> the dataset split whose images the space's truth is measured on, where
+    # they differ (NB101's "valid" images are 10k of CIFAR-10's training images; see bnbench.datasets.protocol)
+    truth_image_splits: dict[tuple[str, str], str] = {}
 
     # --- options --------------------------------------------------------------------------------------------
     def options(self, values: dict[str, Any] | None = None, **kw: Any) -> SpaceOptions:
@@ -181,6 +187,16 @@ class SearchSpace:
         """``(n, width)`` encodings of ``texts``."""
         rows = [self.parse(t) for t in texts]
         return np.asarray(rows, dtype=np.int64).reshape(-1, self.width)
+
+    def parse_record(self, record: dict[str, str]) -> np.ndarray:
+        """One architecture from a table row (``score --archs table.csv``): the first of ``record_columns``
+        present, parsed with :meth:`parse`; ArchError when the row has none of them."""
+        for column in self.record_columns:
+            if column in record and record[column] is not None:
+                return self.parse(record[column].strip())
+        from bnbench.errors import ArchError
+
+        raise ArchError(f"table row {dict(record)!r}: no architecture column ({', '.join(self.record_columns)})")
 
     def to_str(self, arch: Sequence[int]) -> str:
         """The space's standard string of one encoded architecture."""

@@ -89,7 +89,7 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
     indicators = parse_list(opts.indicators)
     first = sorted(indicators, key=lambda i: i.name != "composite")  # its terms then come from the engine's memo
     on_curve = [i for i in first if cfg.curve_indicators is None or i.name in cfg.curve_indicators]
-    ops, values = np.asarray(space.parse_many(truth.archs)), np.asarray(truth.values, dtype=float)
+    ops, values = np.asarray(space.parse_many(truth.arch_strings())), np.asarray(truth.values, dtype=float)
     drawn = analysis.disjoint_samples(space, ops, values, opts.sample_archs, opts.seed, cfg.samples)
     samples = dict(zip(("selection", "report") if cfg.samples == 2 else ("report",), drawn))
     plan = runs(cfg, name)

@@ -127,7 +127,10 @@ def _write(cfg: BuildConfig, out: Path, archs: list[str], runs: dict) -> Path:
     meta = {"source": BUILT_SOURCE, "aggregation": f"mean of {len(cfg.seeds)} seeds x {cfg.folds} folds",
             "config": cfg.to_dict(), "config_key": cfg.key(), "versions": package_versions(),
             "summary": summary(per_seed), "seconds_per_run": float(seconds.mean()), "runs": int(acc.size)}
-    return write_table(out, archs, np.full(len(archs), -1), columns, meta)
+    space = get_space(cfg.space)
+    keys = [space.truth_key(space.parse(a)) for a in archs]  # NB201: the string itself; NB101: the module hash
+    meta["space"] = space.name
+    return write_table(out, keys, np.full(len(archs), -1), columns, meta, specs=None if keys == archs else archs)
 
 
 def summary(per_seed: np.ndarray) -> dict:

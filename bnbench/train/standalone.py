@@ -13,8 +13,10 @@ from bnbench.train.config import TrainConfig
 
 
 def run_seed(seed: int, *parts: int) -> int:
-    """A 63-bit seed derived from ``seed`` and the run's coordinates (arch code, fold, ...)."""
-    return int(np.random.SeedSequence([seed, *parts]).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
+    """A 63-bit seed derived from ``seed`` and the run's coordinates (encoding entries, fold, ...); negative
+    entries (an unused decision, -1) enter as their 32-bit two's complement."""
+    words = [int(seed), *(int(p) & 0xFFFFFFFF if int(p) < 0 else int(p) for p in parts)]
+    return int(np.random.SeedSequence(words).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, mean, std, augment,

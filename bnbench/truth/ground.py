@@ -15,7 +15,8 @@ _SHOWN = 3  # how many uncovered architectures an error message lists
 
 @dataclass
 class GroundTruth:
-    """Values of ``spec`` for ``archs`` (official NB201 arch strings), in ``archs`` order."""
+    """Values of ``spec`` for ``archs`` (the space's truth keys: NB201 official strings, NB101 module hashes),
+    in ``archs`` order; ``specs`` holds the architectures' string forms where the keys are not."""
 
     archs: list[str]
     indices: np.ndarray
@@ -24,6 +25,7 @@ class GroundTruth:
     source: str
     aggregation: str = "mean of seeds"
     meta: dict = field(default_factory=dict)
+    specs: list[str] | None = None  # each arch in its space's string form, where ``archs`` are keys (NB101 hashes)
     _position: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -73,4 +75,10 @@ class GroundTruth:
         """The truth restricted to ``archs``, in their order."""
         archs = list(archs)
         rows = self.positions(archs)
-        return replace(self, archs=archs, indices=self.indices[rows], values=self.values[rows], meta=dict(self.meta))
+        specs = None if self.specs is None else [self.specs[i] for i in rows]
+        return replace(self, archs=archs, indices=self.indices[rows], values=self.values[rows], meta=dict(self.meta),
+                       specs=specs)
+
+    def arch_strings(self) -> list[str]:
+        """Each row's architecture in its space's string form (``specs`` where ``archs`` are keys)."""
+        return list(self.specs) if self.specs is not None else list(self.archs)

@@ -112,7 +112,9 @@ class Probe:
                    ctx.space, slot_of)
 
     def path(self, arch: Sequence[int]) -> list[str]:
-        """Names of the BNs ``arch`` runs: those outside every op slot and those of the slots it activates."""
+        """Names of the BNs ``arch`` may run: those outside every op slot and those of the slots it activates
+        (a superset where a space runs some modules outside slots only for some architectures, e.g. NB101's input
+        projections; :meth:`stats` keeps the ones that ran)."""
         choices = self.space.choices(np.asarray(arch)[None])[0]
         return [n for n in self.norms if (slot := self.slot_of.get(n)) is None
                 or choices[slot.decision] == slot.choice]
@@ -138,13 +140,15 @@ class Probe:
                         t.zero_()
                     functional_call(self.wrapper, bufs, (x, arch))
                     for n in names:
+                        if self.norms[n] not in sizes:
+                            continue  # outside every slot but not run by this architecture
                         scale, size = 1.0 / (self.norms[n].momentum or 1.0), sizes[self.norms[n]]
                         record[n].append((bufs[f"{n}.running_mean"] * scale,
                                           bufs[f"{n}.running_var"] * (scale * (size - 1) / size)))
         finally:
             for h in handles:
                 h.remove()
-        return {n: (torch.stack([m for m, _ in r]), torch.stack([v for _, v in r])) for n, r in record.items()}
+        return {n: (torch.stack([m for m, _ in r]), torch.stack([v for _, v in r])) for n, r in record.items() if r}
 
     def buffers_for(self, stats: Stats, k: int | None) -> dict[str, torch.Tensor]:
         """Running buffers of the path BNs holding draw ``k``'s statistics, or the pooled ones when ``k`` is None."""

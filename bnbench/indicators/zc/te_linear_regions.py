@@ -32,15 +32,17 @@ def crop_batch(ctx) -> Batch:
     g = torch.Generator().manual_seed(ctx.seed)
     images = data.train.x[torch.randint(len(data.train), (n,), generator=g)].cpu()
     channel = torch.randint(images.shape[1], (n,), generator=g)
-    rows = torch.randint(images.shape[2] - CROP + 1, (n,), generator=g)
-    cols = torch.randint(images.shape[3] - CROP + 1, (n,), generator=g)
-    offsets = torch.arange(CROP)
+    crop = max(CROP, int(getattr(ctx.space, "min_resolution", 1)))  # NB101's floor-mode pools need 4x4
+    rows = torch.randint(images.shape[2] - crop + 1, (n,), generator=g)
+    cols = torch.randint(images.shape[3] - crop + 1, (n,), generator=g)
+    offsets = torch.arange(crop)
     idx = torch.arange(n)[:, None, None]
     crops = images[idx, channel[:, None, None], rows[:, None, None] + offsets[None, :, None],
                    cols[:, None, None] + offsets[None, None, :]].float() / 255.0
     mean, std = (torch.tensor(v, dtype=torch.float32)[channel] for v in (data.mean, data.std))
     x = ((crops - mean[:, None, None]) / std[:, None, None]).unsqueeze(1).to(data.train.x.device)
-    opts = {"channels": int(ctx.options.get("te_lr_channels", 1))}
+    # thin: 1 channel, or the space's narrowest buildable width (NB101: 4, as up to 4 vertices split a cell's output)
+    opts = {"channels": int(ctx.options.get("te_lr_channels") or getattr(ctx.space, "min_channels", 1))}
     y = torch.zeros(n, dtype=torch.long, device=x.device)
     return Batch(tuple(x.shape), ctx.network.num_classes, ctx.seed, digest("lr-crops", x, opts, ctx.seed, NUMERICS), x, y, opts)
 

@@ -65,12 +65,15 @@ def cost(archs: np.ndarray, stem_channels: int = 128, num_stacks: int = 3, cells
     params = np.full(len(rows), 9 * in_channels * stem_channels + bnp * stem_channels, dtype=np.int64)
     macs = np.full(len(rows), 9 * in_channels * stem_channels * resolution ** 2, dtype=np.int64)
     side, c_in = resolution, stem_channels
+    widths: dict[tuple[int, int], np.ndarray] = {}  # the cells of a stack after its first share their widths
     for stack in range(num_stacks):
         c_out = stem_channels * 2 ** stack
         if stack:
             side = -(-side // 2)
         for _ in range(cells_per_stack):
-            w = vertex_widths(matrices, used, c_in, c_out)
+            if (c_in, c_out) not in widths:
+                widths[c_in, c_out] = vertex_widths(matrices, used, c_in, c_out)
+            w = widths[c_in, c_out]
             proj = from_input * w[:, 1:]  # output width of each input projection (0: no edge)
             params += (proj * (c_in + bnp)).sum(axis=1)
             macs += (proj * c_in).sum(axis=1) * side * side

@@ -136,6 +136,19 @@ class CellModule(nn.Module):
         return out
 
 
+class GlobalAvgPool(nn.AdaptiveAvgPool2d):
+    """The official global average pooling (``tf.reduce_mean`` over H and W; zero-cost-nas's ``torch.mean(out,
+    (2, 3))``) as a module, so that proxies can find the feature map before it (Zen-score hooks the last
+    ``AdaptiveAvgPool2d``). Computed as a mean: the same values, and a deterministic CUDA backward. Output
+    (B, C, 1, 1)."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3), keepdim=True)
+
+
 class Downsample(nn.MaxPool2d):
     """The 2x2, stride-2 max pool between stacks (ceil mode = TF's "same" padding; floor in the ``zc`` variant)."""
 
@@ -174,6 +187,7 @@ class Network(nn.Module):
                 layers.append(CellModule(self.cell, c_in, c_out, bn_every_op, cfg["momentum"], bn))
                 c_in = c_out
         self.layers = nn.ModuleList(layers)
+        self.global_pooling = GlobalAvgPool()
         self.classifier = nn.Linear(c_in, num_classes)
         (init_tf if cfg["init"] == "tf" else init_zc)(self)
 
@@ -186,7 +200,7 @@ class Network(nn.Module):
         x = self.stem(x)
         for layer in self.layers:
             x = layer(x)
-        return x.mean((2, 3))
+        return self.global_pooling(x).flatten(1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
@@ -334,5 +348,5 @@ def _check_options(**options: Any) -> None:
             raise BnbenchError(f"NB101 network option {name}={value!r}: expected a positive integer")
 
 
-__all__ = ["VARIANTS", "CellModule", "Downsample", "Network", "cost", "count_params", "init_tf", "init_zc",
+__all__ = ["VARIANTS", "CellModule", "Downsample", "GlobalAvgPool", "Network", "cost", "count_params", "init_tf", "init_zc",
            "measured_cost", "vertex_bns", "vertex_channels"]

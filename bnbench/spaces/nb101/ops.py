@@ -30,6 +30,7 @@ from torch import nn
 
 from bnbench.spaces.base import last_bn  # noqa: F401  (re-exported: the BN that BN-NAS reads)
 
+
 from bnbench.errors import ArchError
 
 BN_MOMENTUM_TF = 0.997  # base_ops.BN_MOMENTUM: TF's moving-average decay

@@ -42,9 +42,9 @@ class NB101Options(SpaceOptions):
         for name in ("stem_channels", "num_stacks", "cells_per_stack"):
             if getattr(self, name) < 1:
                 raise BnbenchError(f"nb101 option {name}={getattr(self, name)}: expected a positive integer")
-        if self.stem_channels < 4:
-            raise BnbenchError(f"nb101 option stem_channels={self.stem_channels}: at least 4 (up to 4 vertices "
-                               "share a cell's output channels)")
+        if self.stem_channels < NB101Space.min_channels:
+            raise BnbenchError(f"nb101 option stem_channels={self.stem_channels}: at least 4 (up to 4 interior "
+                               "vertices share a cell's output channels)")
 
 
 @lru_cache(maxsize=1 << 17)
@@ -61,7 +61,7 @@ class NB101Space(SearchSpace):
 
     name = "nb101"
     aliases = ("nas-bench-101", "nasbench101", "nasbench", "nb-101")
-    summary = "NAS-Bench-101 cells: DAGs of up to 7 vertices / 9 edges, 3 ops, 423,624 unique cells (module hashes)"
+    summary = "NAS-Bench-101 cells: DAGs of up to 7 vertices and 9 edges, 3 vertex ops, unique up to the module hash"
     decisions = (tuple(Decision(f"vertex {p} op", A.OPS) for p in range(1, A.NUM_INTERIOR + 1))
                  + tuple(Decision(f"edge {i}->{j}", EDGE_CHOICES) for i, j in PAIRS))
     width = WIDTH
@@ -69,13 +69,40 @@ class NB101Space(SearchSpace):
     Options = NB101Options
     variants = ("official", "zc")
     default_truth_epochs = 108
-    presets = {"digits": dict(channels=16, cells=1), "default": dict(channels=32, cells=1)}
+    min_channels = 4  # narrowest buildable width: up to 4 interior vertices share a cell's output channels
+    min_resolution = 4  # smallest input side of the default 3 stacks in the zc variant (floor pools: 4 -> 2 -> 1)
+    # SPOS img/s on one core, full / BN-only: digits (16/1, 1x8x8) 2,600 / 4,000, i.e. ~10 s for the digits preset's
+    # 30 epochs; default (16/3: the benchmark's 3x3 cells at 1/8 of its width, 32x32) 97 / 127, vs 61 / 77 for
+    # NB201's default supernet (C=16, N=5)
+    presets = {"digits": dict(channels=16, cells=1), "default": dict(channels=16, cells=3)}
+    # NB101 trains on 40k CIFAR-10 images, validates on 10k held out from them and tests on the 10k test set:
+    # its truth tables label that protocol nb101-cifar10, distinct from NB201's cifar10 setting
+    truth_datasets = {"cifar10": "nb101-cifar10"}
+    # its validation images are 10k of CIFAR-10's 50k training images (which ones, this copy cannot tell): for the
+    # indicators' images they play the role of training images, so indicators evaluate on the 10k test set
+    truth_image_splits = {("cifar10", "valid"): "train"}
+    record_columns = ("arch", "adjacency")  # score --archs table.csv: a JSON spec, or adjacency + ops columns
     arch_help = ('one-line JSON {"matrix": [[0, 1, 1], [0, 0, 1], [0, 0, 0]], "ops": ["input", "conv3x3-bn-relu", '
                  '"output"]} (pruned as the official ModelSpec before it is checked)')
 
     # --- representations ---------------------------------------------------------------------------------------
     def parse(self, text: str) -> np.ndarray:
         return embed(A.parse(text))
+
+    def parse_record(self, record: dict[str, str]) -> np.ndarray:
+        """A table row: ``adjacency`` and ``ops`` columns (JSON, official op names, raw matrices pruned as the
+        official ModelSpec does), or an ``arch`` column holding the one-line JSON form."""
+        import json
+
+        from bnbench.errors import ArchError
+
+        if record.get("adjacency") is not None and record.get("ops") is not None:
+            try:
+                spec = {"matrix": json.loads(record["adjacency"]), "ops": json.loads(record["ops"])}
+            except json.JSONDecodeError as err:
+                raise ArchError(f"NB101 row adjacency={record['adjacency'][:80]!r}: not JSON ({err.msg})") from None
+            return self.parse(json.dumps(spec))
+        return super().parse_record(record)
 
     def to_str(self, arch: Sequence[int]) -> str:
         return A.to_str(decode(arch))

@@ -48,7 +48,7 @@ from torch import nn
 from bnbench.spaces.base import Slot
 from bnbench.spaces.nb101 import arch as A
 from bnbench.spaces.nb101.encoding import NUM_BITS, decode, full_matrices
-from bnbench.spaces.nb101.model import Downsample
+from bnbench.spaces.nb101.model import Downsample, GlobalAvgPool
 from bnbench.spaces.nb101.ops import BN_MOMENTUM_TORCH_DEFAULT, ConvBnRelu, make_op
 
 POSITIONS = A.NUM_INTERIOR  # 5 interior positions
@@ -126,6 +126,7 @@ class Supernet(nn.Module):
                 layers.append(SuperCell(c_in, c_out, bn_every_op, momentum))
                 c_in = c_out
         self.layers = nn.ModuleList(layers)
+        self.global_pooling = GlobalAvgPool()
         self.classifier = nn.Linear(c_in, num_classes)
 
     def cells(self) -> list[SuperCell]:
@@ -142,7 +143,7 @@ class Supernet(nn.Module):
         x = self.stem(x)
         for layer in self.layers:
             x = layer(x, p) if isinstance(layer, SuperCell) else layer(x)
-        return x.mean((2, 3))
+        return self.global_pooling(x).flatten(1)
 
     def forward(self, x: torch.Tensor, arch: Any) -> torch.Tensor:
         return self.classifier(self.features(x, arch))
