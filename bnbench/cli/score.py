@@ -19,7 +19,7 @@ def register(sub) -> None:
     common.add_data(p)
     common.add_training(p)
     common.add_scoring(p, default=None)
-    p.add_argument("--archs", default="all", help="all | N (stratified sample with --seed) | FILE (one arch string per line)")
+    p.add_argument("--archs", default="all", help="all | N (N distinct architectures drawn with --seed: a stratified sample of an enumerable space such as NB201, valid specs drawn uniformly in NB101) | FILE (one arch string per line, or a CSV table with the space's architecture columns)")
     p.add_argument("--out", required=True, help="output CSV")
     p.add_argument("--truth-split", default=None,
                    help="train | valid | test | kfold: the truth these scores will be correlated with; indicators "

@@ -1,8 +1,9 @@
-"""Ground truth: what each NB201 architecture scores on a benchmark, from any supported source.
+"""Ground truth: what each architecture of a search space scores on a benchmark, from any supported source.
 
 Sources (recognised by content, see :func:`detect_kind`): the official NB201 ``.pth``, a NATS-Bench
-topology directory (both converted once and cached), bnbench's compact tables, and the NB201 /
-NATS-Bench accuracy CSVs. Split meanings per dataset are documented in :mod:`bnbench.truth.api_reader`.
+topology directory, the official NB101 tfrecords (converted once and cached), the NB101 API's pickle,
+bnbench's compact tables, NB201 / NATS-Bench / NB101 accuracy CSVs. Every table records its search space.
+Split meanings per dataset are documented in :mod:`bnbench.truth.api_reader`.
 """
 
 from bnbench.truth.detect import KINDS, detect_kind
