@@ -1,4 +1,4 @@
-"""The embedded default: scikit-learn's digits and a ground-truth table bnbench built on them.
+"""The embedded default: scikit-learn's digits and, per search space, a ground-truth table bnbench built on them.
 
 The table lives in the repository's top-level ``data/`` folder and ships inside the wheel as
 ``bnbench/_embedded`` (a link to ``data/``). ``bnbench truth build`` regenerates it; its header
@@ -12,7 +12,7 @@ from pathlib import Path
 from bnbench.errors import BenchmarkError
 
 EMBEDDED_DIR = Path(__file__).resolve().parent / "_embedded"
-TABLES = {"nb201": "nb201-digits-truth.csv"}
+TABLES = {"nb201": "nb201-digits-truth.csv", "nb101": "nb101-digits-truth.csv"}
 
 
 def embedded_truth_path(space: str) -> Path:

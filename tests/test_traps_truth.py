@@ -202,10 +202,11 @@ def test_truth_info_lists_what_a_source_holds(tmp_path, shared_cases, capsys):
     assert "test accuracy" not in out
 
 
-def test_truth_info_of_the_embedded_table_states_its_protocol():
+@pytest.mark.parametrize("space", ["nb201", "nb101"])
+def test_truth_info_of_the_embedded_table_states_its_protocol(space):
     from bnbench.embedded import embedded_truth_path
 
-    text = "\n".join(describe_source(embedded_truth_path("nb201")))
+    text = "\n".join(describe_source(embedded_truth_path(space)))
     assert "built by bnbench" in text and "seeds per arch: 3 (x 3 folds)" in text
 
 
