@@ -55,3 +55,15 @@ def cifar(tmp_path_factory):
     root = tmp_path_factory.mktemp("data")
     write_fake_cifar10(root, per_batch=20)
     return load_dataset("cifar10", root)
+
+
+@pytest.fixture(scope="session")
+def nb101_record_stats(shared_data) -> dict:
+    """``{module_hash: fixed_stats}`` of the 30 official NB101 records (``../shared/data/nb101``)."""
+    import pickle
+
+    path = shared_data / "nb101" / "nb101-30-records.pkl"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    with open(path, "rb") as f:
+        return {h: fs for h, (fs, _) in pickle.load(f).items()}

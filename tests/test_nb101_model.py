@@ -2,7 +2,6 @@
 forward passes at reduced sizes, model variants and the closed-form cost."""
 
 import math
-import pickle
 
 import pytest
 import torch
@@ -28,14 +27,9 @@ CHAIN = make_cell([[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]], [IN,
 
 
 @pytest.fixture(scope="module")
-def records(shared_data):
-    path = shared_data / "nb101" / "nb101-30-records.pkl"
-    if not path.is_file():
-        pytest.skip(f"{path} is missing")
-    with open(path, "rb") as f:
-        data = pickle.load(f)
+def records(nb101_record_stats):
     return [(make_cell(fs["module_adjacency"], fs["module_operations"]), fs["trainable_parameters"])
-            for fs, _ in data.values()]
+            for fs in nb101_record_stats.values()]
 
 
 def test_param_count_equals_benchmark_for_all_30_records(records):

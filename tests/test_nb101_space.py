@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 
 import numpy as np
 import pandas as pd
@@ -32,12 +31,8 @@ def spec(matrix, ops) -> str:
 
 
 @pytest.fixture(scope="module")
-def records(shared_data):
-    path = shared_data / "nb101" / "nb101-30-records.pkl"
-    if not path.is_file():
-        pytest.skip(f"{path} is missing")
-    with open(path, "rb") as f:
-        return [(h, fs) for h, (fs, _) in pickle.load(f).items()]
+def records(nb101_record_stats):
+    return list(nb101_record_stats.items())
 
 
 @pytest.fixture(scope="module")
