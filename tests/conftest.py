@@ -21,6 +21,14 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def shared_file(shared_data: Path, *parts: str) -> Path:
+    """``shared_data / parts``; the calling test skips with a reason when that file is missing."""
+    path = shared_data.joinpath(*parts)
+    if not path.is_file():
+        pytest.skip(f"{path} is missing")
+    return path
+
+
 @pytest.fixture(scope="session")
 def shared_cases() -> Path:
     """``../shared/cases``: the smallest inputs of known user traps (issue 16); skipped when missing."""

@@ -22,6 +22,7 @@ from bnbench.truth.tfrecord import crc32c_python, encode_record, iter_records, m
 from tests.fixtures.nb101_tfrecord import (encode_evaluation, encode_model_metrics, run_payload, synthetic_api_dict,
                                            synthetic_cells, synthetic_expected, write_nb101_pickle,
                                            write_nb101_tfrecord)
+from tests.conftest import shared_file
 
 D = "nb101-cifar10"
 SPLIT_KEYS = {"train": "train_accuracy", "valid": "validation_accuracy", "test": "test_accuracy"}
@@ -47,18 +48,12 @@ def full(cells, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def real_pkl(shared_data) -> Path:
-    path = shared_data / "nb101" / "nb101-30-records.pkl"
-    if not path.is_file():
-        pytest.skip(f"{path} is missing")
-    return path
+    return shared_file(shared_data, "nb101", "nb101-30-records.pkl")
 
 
 @pytest.fixture(scope="module")
 def real_csv(shared_data) -> Path:
-    path = shared_data / "nb101" / "naslib-nb101-cifar10-250.csv"
-    if not path.is_file():
-        pytest.skip(f"{path} is missing")
-    return path
+    return shared_file(shared_data, "nb101", "naslib-nb101-cifar10-250.csv")
 
 
 def _load_pickle(path: Path) -> dict:
