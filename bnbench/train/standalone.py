@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import nn
 
 from bnbench.datasets import BatchAugmenter, ImageSplit, iterate_batches
 from bnbench.spaces import get_space
@@ -19,6 +20,23 @@ def run_seed(seed: int, *parts: int) -> int:
     return int(np.random.SeedSequence(words).generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
 
 
+STALE_WEIGHT = 0.01  # running statistics still this much their initial values count as not estimated
+
+
+def initial_weight(net: nn.Module, steps: int) -> float:
+    """The largest weight any BN's running statistics still give their initial values (mean 0, variance 1) after
+    ``steps`` training updates: ``max over BNs of (1 - momentum) ** steps`` (PyTorch's ``momentum`` is the weight of
+    the new batch); 0.0 when the network has no BN with running statistics.
+
+    NB101's official BN momentum (TF decay 0.997, PyTorch 0.003) is made for 108 epochs of about 390 steps: after the
+    few hundred steps of a reduced CPU run its running statistics are still about 70 % their initial values, and a
+    network evaluated with them is at chance whatever it learnt. NB201's momentum 0.1 forgets them in about 50 steps.
+    """
+    weights = [(1.0 - float(m.momentum)) ** steps for m in net.modules()
+               if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and m.momentum is not None]
+    return max(weights, default=0.0)
+
+
 def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, mean, std, augment,
                   num_classes: int, seed: int) -> float:
     """Train the stand-alone network of ``ops`` (in ``cfg.space``, with ``cfg``'s build options) on ``train`` for ``cfg.epochs`` and return its top-1 accuracy (%) on ``test``.
@@ -26,6 +44,12 @@ def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, me
     SGD (Nesterov momentum ``cfg.momentum``), cosine learning rate from ``cfg.lr``, weight decay
     ``cfg.weight_decay``, batch ``cfg.batch_size``, the dataset's default augmentation; everything
     is seeded from ``seed``.
+
+    Evaluation uses the BN running statistics training estimated, unless they are not estimated: when some BN
+    still gives its initial statistics a weight above ``STALE_WEIGHT`` (:func:`initial_weight`; NB101's official
+    momentum on a reduced run), every BN's statistics are recomputed, before evaluating, as the plain average over
+    one more pass of augmented training batches (:func:`bnbench.train.loop.recalibrate_bn`), so the accuracy
+    measures what the network learnt. Full-length protocols (NB101's 108 epochs, NB201's any) never trigger it.
     """
     torch.manual_seed(seed)
     if train.x.device.type == "cuda":
@@ -42,6 +66,9 @@ def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, me
         for step, (x, y) in enumerate(batches):
             loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
             loop.train_step(net, optimizer, x, y)
+    if initial_weight(net, cfg.epochs * steps) > STALE_WEIGHT:
+        batches = iterate_batches(train, cfg.batch_size, augmenter, train=True, generator=gen, shuffle=True, drop_last=True)
+        loop.recalibrate_bn(net, net, (x for x, _ in batches))
     net.eval()
     test_batches = iterate_batches(test, 512, augmenter, train=False, generator=None, shuffle=False)
     return loop.accuracy(net, test_batches)
