@@ -261,7 +261,7 @@ def images_key(dataset) -> dict | None:
             "eval": rec["eval"]["digest"]}
 
 
-def evaluation_images(indicators, dataset, supernet, options: dict, seed: int) -> dict:
+def evaluation_images(indicators, dataset, supernet, options: dict, seed: int, space: Any = "nb201") -> dict:
     """results.json's ``evaluation_images``: the images the truth is measured on, the images every
     indicator saw (split, count, how chosen) and, per indicator, ``vs_truth``: ``"disjoint"`` or the overlap.
 
@@ -272,7 +272,7 @@ def evaluation_images(indicators, dataset, supernet, options: dict, seed: int) -
     from bnbench.datasets.protocol import DISJOINT, combine
     from bnbench.indicators.composite.probe import EVAL_IMAGE_INDICATORS, PROBE_IMAGES
     from bnbench.indicators.supernet_acc import CALIB_BATCHES, VAL_IMAGES
-    from bnbench.indicators.zc.common import DEFAULT_BATCH
+    from bnbench.indicators.zc.common import resolve_batch_size
 
     if dataset is None or not getattr(dataset, "images", None):
         return {"indicators": {i.name: {"reads": [], "vs_truth": "no images (data-free)"} for i in indicators}}
@@ -305,7 +305,7 @@ def evaluation_images(indicators, dataset, supernet, options: dict, seed: int) -
                                   f"fixed permutation, seed {seed + 1}"))
             reads.append(read("MC-BN statistics and NTK images", "train", mc, f"fixed permutation, seed {seed}"))
         elif "data" in ind.needs:
-            reads.append(read("zero-cost batch", "train", int(options.get("zc_batch_size", DEFAULT_BATCH)),
+            reads.append(read("zero-cost batch", "train", resolve_batch_size(options.get("zc_batch_size"), space),
                               f"fixed permutation, seed {seed} (per-arch: random per architecture)"))
         roles = {"eval" if r["split"] == where["eval"] else "train" for r in reads}
         out[ind.name] = {"reads": reads,
@@ -387,7 +387,7 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
     results["evaluation_images"] = (
         {"note": f"scores read from {scores_csv}: the images they were computed on are not recorded there "
                  "(`bnbench score` prints them)"} if scores_csv else
-        evaluation_images(indicators, ctx.dataset, ctx.supernet, ctx.options, opts.seed))
+        evaluation_images(indicators, ctx.dataset, ctx.supernet, ctx.options, opts.seed, space))
     results["timings"] = {"supernet_train_s": train_seconds, "total_s": time.perf_counter() - start}
     from bnbench.report import write_report
 

@@ -291,3 +291,14 @@ def test_a_few_spos_steps_lower_the_loss_on_digits(one_thread):
     before = loss(build_supernet(cfg, data))
     after = loss(train_supernet(cfg, data, progress=False, announce=lambda line: None).model)
     assert after < before - 0.15, (before, after)  # measured: 2.48 -> 2.21
+
+
+def test_zero_cost_batch_defaults_to_that_of_the_spaces_published_values():
+    """NB101's published per-architecture proxies (NAS-Bench-Suite-Zero) used 32 images, NB201's (zero-cost-nas) 64."""
+    from bnbench.errors import BnbenchError
+    from bnbench.indicators.zc.common import resolve_batch_size
+
+    assert resolve_batch_size(None, "nb101") == 32 and resolve_batch_size(None, "nb201") == 64
+    assert resolve_batch_size(16, "nb101") == 16
+    with pytest.raises(BnbenchError, match="--zc-batch-size 1"):
+        resolve_batch_size(1, "nb101")

@@ -87,7 +87,10 @@ def add_scoring_options(g) -> None:
     g.add_argument("--model-variant", choices=("official", "zc"), default="zc",
                    help="network the zero-cost proxies score: zc = zero-cost-nas's NB201 model (cell BN without "
                         "affine/running stats, conv bias), official = NB201's own (default: zc)")
-    g.add_argument("--zc-batch-size", type=int, default=64, help="zero-cost proxies: training images per architecture (default: 64)")
+    g.add_argument("--zc-batch-size", type=int, default=None,
+                   help="zero-cost proxies: training images per architecture (default: the batch of the space's "
+                        "published per-architecture values: NB201 64 as zero-cost-nas, NB101 32 as "
+                        "NAS-Bench-Suite-Zero)")
     g.add_argument("--zc-batch", choices=("fixed", "per-arch"), default="fixed",
                    help="zero-cost proxies: one un-augmented batch for every architecture (fixed), or a random "
                         "augmented batch per architecture as zero-cost-nas draws it (per-arch) (default: fixed)")

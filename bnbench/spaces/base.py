@@ -172,6 +172,9 @@ class SearchSpace:
     # (training dataset, truth split) -> the dataset split whose images the space's truth is measured on, where
     # they differ (NB101's "valid" images are 10k of CIFAR-10's training images; see bnbench.datasets.protocol)
     truth_image_splits: dict[tuple[str, str], str] = {}
+    # Zero-cost proxies: images per architecture by default, that of the space's published per-architecture values
+    # (NB201: zero-cost-nas, 64; NB101 and the DARTS space: NAS-Bench-Suite-Zero, 32). ``--zc-batch-size`` overrides.
+    zc_batch_size: int = 64
 
     # --- options --------------------------------------------------------------------------------------------
     def options(self, values: dict[str, Any] | None = None, **kw: Any) -> SpaceOptions:

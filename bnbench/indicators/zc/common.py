@@ -82,7 +82,22 @@ def digest(*parts: Any) -> str:
 
 
 def batch_size(ctx) -> int:
-    return int(ctx.options.get("zc_batch_size", DEFAULT_BATCH))
+    """Images per architecture: ``--zc-batch-size`` if given, else the space's ``zc_batch_size`` (the batch its
+    published per-architecture values used), else :data:`DEFAULT_BATCH`."""
+    return resolve_batch_size(ctx.options.get("zc_batch_size"), ctx.space)
+
+
+def resolve_batch_size(given: Any, space: Any) -> int:
+    """``given`` (a positive int) or the default of ``space`` (a SearchSpace or its name); one-line error when bad."""
+    if given is None:
+        if isinstance(space, str):
+            from bnbench.spaces import get_space
+            space = get_space(space)
+        return int(getattr(space, "zc_batch_size", DEFAULT_BATCH))
+    if int(given) < 2:
+        from bnbench.errors import BnbenchError
+        raise BnbenchError(f"--zc-batch-size {given}: expected at least 2 images (jacob_cov and nwot compare images)")
+    return int(given)
 
 
 def shape_batch(ctx) -> Batch:

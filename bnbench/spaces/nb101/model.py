@@ -40,6 +40,19 @@ to a count:
   cell whose output is fed by one conv vertex plus the input, that modifies a ReLU output autograd saved, and its
   backward raises (29 of the 250 cells of ``naslib-nb101-cifar10-250.csv``); this port adds out of place.
 
+  This is also the network of **NAS-Bench-Suite-Zero**'s published NB101 values (NASLib ``naslib/data/
+  zc_nasbench101.json``): NASLib built it with archai's port (``archai/algos/nasbench101/model.py``, the same
+  code as zero-cost-nas's: same modules, creation order, ``nn.BatchNorm2d`` defaults and initialisation) whose
+  in-place output add NASLib replaced by an out-of-place one (commit 5bf431d5, May 2022), as here. Its settings:
+  one batch of 32 augmented CIFAR-10 training images per cell (bnbench's NB101 default ``--zc-batch-size``),
+  train mode, cross-entropy. How it *reports*: ``synflow`` as the natural log of the sum (bnbench reports the sum
+  itself; the ranking is the same), ``flops`` as multiply-accumulates in millions (bnbench's ``macs``;
+  bnbench's ``flops`` counts 2 per multiply-accumulate), ``params`` in millions, ``jacov`` = ``jacob_cov``, and a
+  NaN or infinite score as -1e8 (bnbench records it as undefined, with the reason). Measured on 32 cells of
+  ``naslib-nb101-cifar10-250.csv`` (CIFAR-10, batch 32, this variant; NASLib's values come from other random
+  weights and another batch): Spearman between bnbench's and the published values synflow 1.000 (log-ratio
+  median 1.000), snip 0.987, grad_norm 0.983 (23 cells); params identical; macs identical to their flops.
+
 ``bn=False`` builds zero-cost-nas's ``get_prunable_copy(bn=False)`` (synflow): no BN anywhere, the stem's
 included. ``bn_every_op=True`` adds a trainable BN after every ``maxpool3x3`` vertex op (fairness mode).
 """

@@ -81,6 +81,10 @@ class NB101Space(SearchSpace):
     # its validation images are 10k of CIFAR-10's 50k training images (which ones, this copy cannot tell): for the
     # indicators' images they play the role of training images, so indicators evaluate on the 10k test set
     truth_image_splits = {("cifar10", "valid"): "train"}
+    # NAS-Bench-Suite-Zero (Krishnakumar et al., NeurIPS 2022 D&B), the published per-architecture zero-cost values
+    # on NB101, scored every cell on one batch of 32 augmented CIFAR-10 training images (NASLib's
+    # scripts/zc/create_configs_benchmarks.py default); see bnbench.spaces.nb101.model for the network.
+    zc_batch_size = 32
     record_columns = ("arch", "adjacency")  # score --archs table.csv: a JSON spec, or adjacency + ops columns
     arch_help = ('one-line JSON {"matrix": [[0, 1, 1], [0, 0, 1], [0, 0, 0]], "ops": ["input", "conv3x3-bn-relu", '
                  '"output"]} (pruned as the official ModelSpec before it is checked)')
