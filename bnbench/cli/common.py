@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bnbench.train.config import BN_SCOPES, SCHEDULES, TRAIN_MODES
+from bnbench.train.config import BN_SCOPES, SAMPLERS, SCHEDULES, TRAIN_MODES
 
 
 def add_space(p: argparse.ArgumentParser) -> None:
@@ -55,6 +55,9 @@ def add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--bn-every-op", action="store_true", dest="bn_every_op",
                    help="fairness mode: a trainable BN on every candidate op, parameter-free ones included")
     g.add_argument("--fair", action="store_true", dest="fair_alias", help=argparse.SUPPRESS)  # deprecated alias
+    g.add_argument("--sampler", choices=SAMPLERS, default=None,
+                   help="spos: one uniform path per step; fairnas: FairNAS strict fairness, m paths per step covering "
+                        "every choice once, gradients summed (default: spos)")
     g.add_argument("--epochs", type=int, default=None, help="supernet epochs")
     g.add_argument("--channels", type=int, default=None, help="width of the network (NB201: C, 16; NB101: stem channels, 128)")
     g.add_argument("--cells", type=int, default=None, help="depth of the network (NB201: N cells per stage, 5; NB101: cells per stack, 3)")
@@ -139,4 +142,4 @@ def train_overrides(args: argparse.Namespace) -> dict:
             "epochs": args.epochs,
             "channels": args.channels, "cells": args.cells, "resolution": args.resolution,
             "train_fraction": args.train_fraction, "batch_size": args.batch_size, "lr": args.lr,
-            "weight_decay": args.weight_decay, "schedule": args.schedule}
+            "weight_decay": args.weight_decay, "schedule": args.schedule, "sampler": getattr(args, "sampler", None)}

@@ -222,6 +222,16 @@ class SearchSpace:
         """``n`` distinct architectures drawn uniformly from the valid ones, ``(n, width)``."""
         raise NotImplementedError
 
+    def fair_paths(self, rng: np.random.Generator, steps: int) -> np.ndarray:
+        """FairNAS strict-fair sampling: ``(steps, m, width)`` architectures, ``m`` per training step, in which
+        every choice of every decision appears exactly once (:func:`bnbench.spaces.sampling.strict_fair_rows`).
+
+        Default: spaces whose architecture row *is* its choice row, every decision with the same ``m`` choices and
+        every combination valid (NB201, the MBConv space). A space with structural decisions overrides it."""
+        from bnbench.spaces.sampling import strict_fair_rows
+
+        return strict_fair_rows(rng, steps, [len(d.choices) for d in self.decisions])
+
     def strata(self, archs: np.ndarray) -> np.ndarray:
         """Stratum label of each architecture, for stratified evaluation samples (default: one stratum)."""
         return np.zeros(len(archs), dtype=np.int64)

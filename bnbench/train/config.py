@@ -9,7 +9,7 @@ from bnbench.errors import BnbenchError
 
 TRAIN_MODES = ("bn", "full")
 BN_SCOPES = ("last", "all")
-SAMPLERS = ("spos",)
+SAMPLERS = ("spos", "fairnas")
 SCHEDULES = ("cosine", "constant")
 
 
@@ -24,6 +24,9 @@ class TrainConfig:
     (``None`` = native); ``train_fraction``: stratified fraction of the training images; ``epochs``.
     ``lr``/``weight_decay`` default per mode: full 0.05 / 5e-4, BN-only 0.1 / 0 (decay would shrink
     the |gamma| that BN-NAS reads). Momentum 0.9 (Nesterov), cosine schedule over all steps.
+    ``sampler``: ``spos`` (one uniform path per step; Guo et al., ECCV 2020) or ``fairnas`` (strict fairness:
+    ``m`` paths per step covering every choice of every decision once, gradients summed, one update; Chu et al.,
+    ICCV 2021). A FairNAS step passes its batch ``m`` times: at equal epochs it sees ``m`` times the images.
     """
 
     dataset: str = "cifar10-valid"

@@ -41,6 +41,22 @@ def train_step(forward: Forward, optimizer: torch.optim.Optimizer, x: torch.Tens
     return float(loss.detach())
 
 
+def accumulated_step(forwards: Sequence[Forward], optimizer: torch.optim.Optimizer, x: torch.Tensor,
+                     y: torch.Tensor) -> float:
+    """One SGD step from the gradients of several paths on the same batch, summed (FairNAS: "accumulate the
+    gradients of the m models, then update once", Chu et al., ICCV 2021, Algorithm 1). Returns the mean loss."""
+    optimizer.zero_grad(set_to_none=True)
+    losses = []
+    for forward in forwards:
+        loss = F.cross_entropy(forward(x), y)
+        if loss.requires_grad:
+            loss.backward()
+        losses.append(float(loss.detach()))
+    if any(p.grad is not None for group in optimizer.param_groups for p in group["params"]):
+        optimizer.step()
+    return float(sum(losses) / max(len(losses), 1))
+
+
 @torch.no_grad()
 def accuracy(forward: Forward, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> float:
     """Top-1 accuracy in percent over the given batches."""

@@ -121,9 +121,12 @@ def _steps_per_epoch(n: int, batch_size: int) -> int:
 
 
 def _train_epoch(model, optimizer, dataset, augmenter, cfg: TrainConfig, epoch: int, steps: int, progress: bool) -> dict:
+    """One epoch: SPOS (one uniform path per step) or FairNAS (the step's ``m`` strict-fair paths on the same batch,
+    gradients summed, one update). ``images_per_s`` counts forward passes: ``m`` per image under FairNAS."""
     model.train()
     arch_rng, data_gen = epoch_generators(cfg.seed, epoch, dataset.train.x.device)
-    paths = get_space(cfg.space).random_paths(arch_rng, steps)
+    space = get_space(cfg.space)
+    paths = space.fair_paths(arch_rng, steps) if cfg.sampler == "fairnas" else space.random_paths(arch_rng, steps)
     batches = iterate_batches(dataset.train, cfg.batch_size, augmenter, train=True, generator=data_gen,
                               shuffle=True, drop_last=True)
     start, losses = time.perf_counter(), []
@@ -131,10 +134,18 @@ def _train_epoch(model, optimizer, dataset, augmenter, cfg: TrainConfig, epoch: 
                disable=not progress, leave=False)
     for step, (arch, (x, y)) in enumerate(bar):
         loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
-        losses.append(loop.train_step(lambda inp: model(inp, arch), optimizer, x, y))
+        if cfg.sampler == "fairnas":
+            losses.append(loop.accumulated_step([_path_forward(model, a) for a in arch], optimizer, x, y))
+        else:
+            losses.append(loop.train_step(_path_forward(model, arch), optimizer, x, y))
     seconds = time.perf_counter() - start
+    passes = paths.shape[1] if cfg.sampler == "fairnas" else 1
     return {"epoch": epoch + 1, "loss": float(np.mean(losses)), "seconds": seconds,
-            "images_per_s": steps * cfg.batch_size / max(seconds, 1e-9)}
+            "images_per_s": steps * cfg.batch_size * passes / max(seconds, 1e-9), "paths_per_step": passes}
+
+
+def _path_forward(model, arch):
+    return lambda inp: model(inp, arch)
 
 
 def save_checkpoint(path: Path, cfg: TrainConfig, model, optimizer, history: list[dict], epoch: int,

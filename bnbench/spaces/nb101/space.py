@@ -133,6 +133,21 @@ class NB101Space(SearchSpace):
         """``n`` cells drawn with replacement by the same sampler (SPOS: one path per training step)."""
         return random_cells(rng, n)
 
+    def fair_paths(self, rng: np.random.Generator, steps: int) -> np.ndarray:
+        """FairNAS strict fairness over the op choices, ``(steps, 3, WIDTH)``: per step one cell structure drawn
+        as SPOS draws it, shared by the step's 3 paths, and each used position's op an independent permutation of
+        the 3 ops across them, so every op of every used position runs exactly once per step. FairNAS (Chu et
+        al., ICCV 2021) is defined for layer-wise op choices; the adjacency bits (2 choices, constrained by
+        validity) are structure, not ops, and are not balanced within a step (they are across steps, as in SPOS)."""
+        from bnbench.spaces.sampling import strict_fair_rows
+
+        rows = random_cells(rng, steps)
+        ops = strict_fair_rows(rng, steps, [len(A.OPS)] * A.NUM_INTERIOR)  # (steps, 3, 5)
+        out = np.repeat(rows[:, None, :], len(A.OPS), axis=1)
+        used = out[..., NUM_BITS:] >= 0
+        out[..., NUM_BITS:] = np.where(used, ops, -1)
+        return out
+
     def strata(self, archs: np.ndarray) -> np.ndarray:
         """``100 #conv3x3 + 10 #conv1x1 + #maxpool3x3`` of each pruned cell."""
         return strata(check_rows(archs))
