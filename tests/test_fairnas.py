@@ -39,6 +39,17 @@ def test_nb101_fair_paths_balance_the_ops_of_a_shared_structure():
         assert (np.sort(ops[:, used], axis=0) == np.arange(3)[:, None]).all()
 
 
+def test_darts_fair_paths_balance_the_ops_of_shared_cell_structures():
+    space = get_space("darts")
+    groups = space.fair_paths(np.random.default_rng(2), 30)
+    assert groups.shape == (30, 7, space.width)
+    for group in groups:
+        choices = space.choices(group)  # (7, 28): valid genotypes
+        used = choices[0] >= 0
+        assert ((choices >= 0) == used).all() and used.sum() == 16  # one structure: 8 edges per cell type
+        assert (np.sort(choices[:, used], axis=0) == np.arange(7)[:, None]).all()
+
+
 def test_one_fairnas_step_runs_every_slot_exactly_once_and_sums_gradients(one_thread):
     import copy
 

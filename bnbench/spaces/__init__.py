@@ -15,6 +15,9 @@ from bnbench.spaces.base import SearchSpace
 REGISTRY: dict[str, str] = {
     "nb201": "bnbench.spaces.nb201.space:SPACE",
     "nb101": "bnbench.spaces.nb101.space:SPACE",
+    "darts": "bnbench.spaces.darts.space:SPACE",
+    "mobilenet": "bnbench.spaces.mobilenet.space:SPACE",
+    "mobilenet-depth": "bnbench.spaces.mobilenet.space:SPACE_DEPTH",
 }
 _LOADED: dict[str, SearchSpace] = {}
 

@@ -230,7 +230,10 @@ class SearchSpace:
         every combination valid (NB201, the MBConv space). A space with structural decisions overrides it."""
         from bnbench.spaces.sampling import strict_fair_rows
 
-        return strict_fair_rows(rng, steps, [len(d.choices) for d in self.decisions])
+        try:
+            return strict_fair_rows(rng, steps, [len(d.choices) for d in self.decisions])
+        except BnbenchError as err:
+            raise BnbenchError(f"--sampler fairnas on {self.name}: {err}") from None
 
     def strata(self, archs: np.ndarray) -> np.ndarray:
         """Stratum label of each architecture, for stratified evaluation samples (default: one stratum)."""

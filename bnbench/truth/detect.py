@@ -12,10 +12,13 @@ from bnbench.truth.columns import EXPECTED_COLUMNS, arch_column, index_column, m
 from bnbench.truth.fail import fail, short
 from bnbench.truth.nb101_csv import EXPECTED_COLUMNS as NB101_COLUMNS
 from bnbench.truth.nb101_csv import is_nb101_header
+from bnbench.truth.darts_csv import EXPECTED_COLUMNS as DARTS_COLUMNS
+from bnbench.truth.darts_csv import is_darts_header
 from bnbench.truth.table import MAGIC
 from bnbench.truth.tfrecord import is_tfrecord
 
-KINDS = ("nb201-pth", "nats-dir", "table", "nb201-csv", "nats-csv", "nb101-tfrecord", "nb101-pkl", "nb101-csv")
+KINDS = ("nb201-pth", "nats-dir", "table", "nb201-csv", "nats-csv", "nb101-tfrecord", "nb101-pkl", "nb101-csv",
+         "darts-csv")
 NATS_META = "meta.pickle.pbz2"
 NATS_CSV_ARCH = "ArchitectureString"
 NATS_CSV_VALUE = re.compile(r"^(CIFAR10|CIFAR100|ImageNet)(Train|Valid|Test)Accuracy(\d+)Epochs$")
@@ -109,6 +112,11 @@ def _text_kind(path: Path, head: bytes) -> str:
             raise fail(path, f"NB101 CSV without a metric column (columns: {', '.join(fields)[:120]}); expected "
                              f"{NB101_COLUMNS}")
         return "nb101-csv"
+    if is_darts_header(fields):
+        if not metric_columns(fields):
+            raise fail(path, f"DARTS genotype CSV without a metric column (columns: {', '.join(fields)[:120]}); "
+                             f"expected {DARTS_COLUMNS}")
+        return "darts-csv"
     if NATS_CSV_ARCH in fields:
         if not any(NATS_CSV_VALUE.match(f) for f in fields):
             raise fail(path, "NATS-Bench CSV without an accuracy column; expected columns like "

@@ -8,6 +8,7 @@ from typing import Callable
 
 from bnbench.truth.cache import cached_table
 from bnbench.truth.csv_sources import read_nats_csv, read_nb201_csv
+from bnbench.truth.darts_csv import read_darts_csv
 from bnbench.truth.detect import detect_kind
 from bnbench.truth.ground import GroundTruth
 from bnbench.truth.nats_dir import read_nats_dir
@@ -23,11 +24,13 @@ READERS: dict[str, Callable[[Path], TruthTable]] = {
     "nb201-pth": read_nb201_pth, "nats-dir": read_nats_dir, "table": read_table,
     "nb201-csv": read_nb201_csv, "nats-csv": read_nats_csv,
     "nb101-tfrecord": read_nb101_tfrecord, "nb101-pkl": read_nb101_pickle, "nb101-csv": read_nb101_csv,
+    "darts-csv": read_darts_csv,
 }
 SPACES = {"nb201-pth": "nb201", "nats-dir": "nb201", "nb201-csv": "nb201", "nats-csv": "nb201",
-          "nb101-tfrecord": "nb101", "nb101-pkl": "nb101", "nb101-csv": "nb101"}  # a table records its own
+          "nb101-tfrecord": "nb101", "nb101-pkl": "nb101", "nb101-csv": "nb101",
+          "darts-csv": "darts"}  # a table records its own
 CACHED = ("nb201-pth", "nats-dir", "nb101-tfrecord", "nb101-pkl")  # slow to read: converted once, then cached
-LABELLED = ("nb201-csv", "nb101-csv")  # readers that take the user's --dataset / --truth-epochs
+LABELLED = ("nb201-csv", "nb101-csv", "darts-csv")  # readers that take the user's --dataset / --truth-epochs
 
 
 def read_source(path: str | os.PathLike, dataset: str | None = None, epochs: int | None = None,

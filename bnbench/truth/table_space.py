@@ -4,8 +4,8 @@ Every table records its space in ``meta["space"]``: readers of benchmark files s
 NB201 ``.pth``, NATS-Bench directories and NB201/NATS CSVs; ``nb101`` for the NB101 tfrecords, pickles and
 CSVs), tables built by ``bnbench truth build`` record it in their config. For an older table without it, the
 space is inferred from the content: NB201 arch strings start with ``|``, NB101 keys are 32-digit module hashes
-(or, in hand-made tables, ``{"matrix": ...}`` JSON). A table that shows none of these has no known space and is
-never refused.
+(or, in hand-made tables, ``{"matrix": ...}`` JSON), DARTS keys are ``Genotype(...)`` strings. A table that shows
+none of these has no known space and is never refused.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import re
 from bnbench.truth.fail import fail
 from bnbench.truth.table import TruthTable
 
-KEY_WORDS = {"nb201": "NB201 arch strings", "nb101": "module hashes"}
-NAMES = {"nb201": "NB201", "nb101": "NB101"}
+KEY_WORDS = {"nb201": "NB201 arch strings", "nb101": "module hashes", "darts": "DARTS genotypes"}
+NAMES = {"nb201": "NB201", "nb101": "NB101", "darts": "DARTS"}
 _HASH = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -33,6 +33,8 @@ def infer_space(table: TruthTable) -> str | None:
         return "nb201"
     if archs and all(_HASH.match(a) or a.lstrip().startswith("{") for a in archs):
         return "nb101"
+    if archs and all(a.startswith("Genotype(") for a in archs):
+        return "darts"
     return None
 
 

@@ -58,8 +58,11 @@ from bnbench.indicators.zc.runner import ProxyFn, proxy, score_archs
 
 # The network NASLib (NAS-Bench-Suite-Zero) scores, per search space, as a bnbench model variant. NB201: NB201's
 # own (see above). NB101: NASLib's ``predictors/utils/models/nasbench1.py`` is a verbatim copy of zero-cost-nas's
-# model, bnbench's ``zc`` variant, so there fisher_naslib equals fisher under the default variant.
-NASLIB_VARIANT = {"nb201": "official", "nb101": "zc"}
+# model, bnbench's ``zc`` variant, so there fisher_naslib equals fisher under the default variant. DARTS: NASLib's
+# NasBench301SearchSpace graph, bnbench's ``zc`` variant (see bnbench.spaces.darts). MobileNet: NASLib has no such
+# network and none is needed: the space's two variants are the same network, so there fisher_naslib equals fisher.
+NASLIB_VARIANT = {"nb201": "official", "nb101": "zc", "darts": "zc", "mobilenet": "official",
+                  "mobilenet-depth": "official"}
 
 
 def naslib_options(ctx: ScoringContext) -> dict[str, Any]:
