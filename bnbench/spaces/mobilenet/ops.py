@@ -45,7 +45,7 @@ class DepthwiseConv2d(nn.Conv2d):
     (what :mod:`~bnbench.spaces.mobilenet.cost` reports) are the full kernel's."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        ph, pw = self.padding
         rh, rw = min(ph, x.shape[-2] - 1), min(pw, x.shape[-1] - 1)
         if (rh, rw) == (ph, pw):
             return super().forward(x)
