@@ -148,3 +148,20 @@ def test_cost_equals_torch_flop_counter(resolution, channels, one_thread):
         else:
             assert counter.get_total_flops() == flops
     assert np.array_equal((counts["macs"] - 10) * 2, counts["flops"])  # the classifier's bias: 10 MACs, no FLOPs
+
+
+def test_a_mobilenet_table_is_told_by_its_keys_and_serves_the_depth_space():
+    import numpy as np
+
+    from bnbench.errors import BenchmarkError
+    from bnbench.truth.table import TruthTable
+    from bnbench.truth.table_space import check_space, infer_space
+
+    fixed = ["-".join(["k3e6"] * 21), "-".join(["k5e3"] * 21)]
+    table = TruthTable(archs=fixed, indices=np.arange(2), columns={})
+    assert infer_space(table) == "mobilenet"
+    assert check_space(table, "mobilenet-depth", "t.csv") is table
+    depth = TruthTable(archs=["-".join(["k3e6", "id"] + ["k3e3"] * 19)], indices=np.arange(1), columns={})
+    assert infer_space(depth) == "mobilenet-depth"
+    with pytest.raises(BenchmarkError, match="a ground truth of the MobileNet \\(depth search\\) space"):
+        check_space(depth, "mobilenet", "d.csv")

@@ -400,15 +400,15 @@ def test_csv_hash_column_is_checked_and_rows_of_one_cell_average(tmp_path):
 # --- every table records its space ------------------------------------------------------------------------------
 
 def test_a_table_of_another_space_is_refused_naming_both(full, tmp_path, nb201_csv):
-    with pytest.raises(BenchmarkError, match=r"an NB101 ground truth \(module hashes\), but --space nb201") as err:
+    with pytest.raises(BenchmarkError, match=r"a ground truth of the NB101 space \(module hashes\), but --space nb201") as err:
         read_source(full, space="nb201")
     _message(err, full)
     assert read_source(full, space="nb101").meta["space"] == "nb101"
-    with pytest.raises(BenchmarkError, match=r"an NB201 ground truth \(NB201 arch strings\), but --space nb101"):
+    with pytest.raises(BenchmarkError, match=r"a ground truth of the NB201 space \(NB201 arch strings\), but --space nb101"):
         read_source(nb201_csv, space="nb101")
     assert read_source(nb201_csv, space="nb201").meta["space"] == "nb201"
     converted = convert(full, tmp_path / "nb101-table.csv")
-    with pytest.raises(BenchmarkError, match="an NB101 ground truth") as err:
+    with pytest.raises(BenchmarkError, match="a ground truth of the NB101 space") as err:
         read_source(converted, space="nb201")
     _message(err, converted)
 
@@ -417,11 +417,11 @@ def test_old_tables_without_a_space_are_inferred_from_their_keys(cells, tmp_path
     old201 = write_table(tmp_path / "old201.csv", [NB201_ARCH], [0], {"cifar10-valid:valid:accuracy:200": [90.0]},
                          {"source": "t"})
     assert "space" not in read_table(old201).meta and read_source(old201).meta["space"] == "nb201"
-    with pytest.raises(BenchmarkError, match="an NB201 ground truth"):
+    with pytest.raises(BenchmarkError, match="a ground truth of the NB201 space"):
         read_source(old201, space="nb101")
     old101 = write_table(tmp_path / "old101.csv", [cells[0][0]], [-1], {f"{D}:valid:accuracy:108": [90.0]},
                          {"source": "t"})
-    with pytest.raises(BenchmarkError, match="an NB101 ground truth"):
+    with pytest.raises(BenchmarkError, match="a ground truth of the NB101 space"):
         read_source(old101, space="nb201")
     built = write_table(tmp_path / "built.csv", ["a", "b"], [-1, -1], {"digits:valid:accuracy:5": [1.0, 2.0]},
                         {"source": "bnbench truth build", "config": {"space": "nb101"}})
