@@ -34,7 +34,7 @@ def test_nas_bench_301_csv_loads_as_the_darts_truth(shared_data):
     assert [S.truth_key(a) for a in archs[:20]] == table.archs[:20]  # keyed by canonical genotype strings
     truth = table.truth(TruthSpec("nb301-cifar10", "valid", "accuracy", 100), source=str(path))
     assert len(truth.archs) == 362
-    with pytest.raises(BenchmarkError, match="DARTS ground truth \\(DARTS genotypes\\), but --space nb201"):
+    with pytest.raises(BenchmarkError, match="a ground truth of the DARTS space \\(DARTS genotypes\\), but --space nb201"):
         read_source(path, space="nb201")
 
 

@@ -26,7 +26,7 @@ from bnbench.errors import ArchError
 from bnbench.truth.columns import metric_columns
 from bnbench.truth.csvread import read_csv
 from bnbench.truth.fail import fail, short
-from bnbench.truth.nb101_csv import BUDGET_NAME, _check_percent, _numeric, find
+from bnbench.truth.nb101_csv import _check_percent, _numeric, find, stated_budget
 from bnbench.truth.nb101_records import RunTable
 
 SPACE = "darts"
@@ -96,13 +96,8 @@ def read_darts_csv(path: str | os.PathLike, dataset: str | None = None, epochs: 
 
 
 def _budget(path: Path, epochs: int | None) -> tuple[int, str]:
-    match = BUDGET_NAME.search(path.stem)
-    named = int(match[1]) if match else None
-    if named is not None and epochs is not None and int(epochs) != named:
-        raise fail(path, f"its file name says {named} epochs but --truth-epochs says {epochs}")
-    if named is not None:
-        return named, "its file name"
-    if epochs is not None:
-        return int(epochs), "--truth-epochs"
+    budget, source = stated_budget(path, epochs)
+    if budget is not None:
+        return budget, source
     return DEFAULT_EPOCHS, f"NAS-Bench-301's {DEFAULT_EPOCHS}-epoch budget (default: neither the file name nor " \
                            "--truth-epochs states one)"

@@ -102,18 +102,26 @@ def read_nb101_csv(path: str | os.PathLike, dataset: str | None = None, epochs: 
     return runs.table(path, "nb101-csv", meta, listed=listed)
 
 
-def _budget(path: Path, epochs: int | None) -> tuple[int, str]:
+def stated_budget(path: Path, epochs: int | None) -> tuple[int | None, str | None]:
+    """The training budget a CSV table states and where from: its file name's ``<N>ep`` (a different
+    ``--truth-epochs`` is refused in one line), else ``--truth-epochs``; ``(None, None)`` when neither says."""
     match = BUDGET_NAME.search(path.stem)
     named = int(match[1]) if match else None
     if named is not None and epochs is not None and int(epochs) != named:
         raise fail(path, f"its file name says {named} epochs but --truth-epochs says {epochs}")
-    budget = named if named is not None else epochs
+    if named is not None:
+        return named, "its file name"
+    return (int(epochs), "--truth-epochs") if epochs is not None else (None, None)
+
+
+def _budget(path: Path, epochs: int | None) -> tuple[int, str]:
+    budget, source = stated_budget(path, epochs)
     if budget is None:
         raise fail(path, f"cannot tell the training budget from the file name; {NAMING}, or pass --truth-epochs "
                          "(108 for NB101's full schedule)")
     if int(budget) not in BUDGETS:
         raise fail(path, f"{budget} epochs is not an NB101 budget ({', '.join(map(str, BUDGETS))})")
-    return int(budget), "its file name" if named is not None else "--truth-epochs"
+    return int(budget), source
 
 
 def _cell(path: Path, i: int, adj: str, ops: str) -> tuple[str, str]:

@@ -17,16 +17,14 @@ num_classes)`` without the auxiliary head. Pooling, BN, ReLU, sums and concatena
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from bnbench.errors import BnbenchError
+from bnbench.spaces.counting import measured_cost
 from bnbench.spaces.darts import arch as A
 from bnbench.spaces.darts.encoding import check_rows, encode
 from bnbench.spaces.darts.model import VARIANTS, Network, check_options, reduction_cells
@@ -35,30 +33,10 @@ from bnbench.spaces.darts.ops import make_op
 NAMES = ("params", "macs", "flops")
 
 
-@torch.no_grad()
 def measure(module: nn.Module, x: torch.Tensor) -> tuple[int, int, int]:
-    """``(params, macs, flops)`` of ``module`` on one image ``x[:1]`` (module docstring's conventions)."""
-    macs = 0
-
-    def hook(layer: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-        nonlocal macs
-        if isinstance(layer, nn.Conv2d):
-            per_output = math.prod(layer.kernel_size) * layer.in_channels // layer.groups
-            macs += (per_output + (layer.bias is not None)) * output[0].numel()
-        else:
-            macs += (layer.in_features + (layer.bias is not None)) * layer.out_features
-
-    was_training = module.training
-    module.eval()
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    try:
-        with FlopCounterMode(display=False) as counter:
-            module(x[:1])
-    finally:
-        for h in handles:
-            h.remove()
-        module.train(was_training)
-    return sum(p.numel() for p in module.parameters()), int(macs), int(counter.get_total_flops())
+    """``(params, macs, flops)`` of ``module`` on one image ``x[:1]`` (:func:`bnbench.spaces.counting.measured_cost`)."""
+    counted = measured_cost(module, x)
+    return counted["params"], counted["macs"], counted["flops"]
 
 
 @lru_cache(maxsize=4096)

@@ -64,9 +64,9 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from bnbench.errors import ArchError, BnbenchError
+from bnbench.spaces.counting import measured_cost
 from bnbench.spaces.nb101.arch import Cell, parse
 from bnbench.spaces.nb101.ops import (BN_MOMENTUM, BN_MOMENTUM_TORCH_DEFAULT, KERNELS, ConvBnRelu, last_bn,
                                       make_op, projection, truncate)
@@ -316,34 +316,6 @@ def cost(cell: Cell | str, stem_channels: int = 128, num_stacks: int = 3, cells_
     params += c_in * num_classes + num_classes
     macs += c_in * num_classes + num_classes
     return {"params": params, "macs": macs, "flops": 2 * (macs - num_classes)}
-
-
-@torch.no_grad()
-def measured_cost(model: nn.Module, x: torch.Tensor) -> dict[str, int]:
-    """``{"params", "macs", "flops"}`` counted on a built network for one image ``x[:1]``: parameters by
-    ``p.numel()``, MACs by forward hooks on every Conv2d / Linear (``bnbench.indicators.cost``'s rule), FLOPs by
-    torch's ``FlopCounterMode``. The reference :func:`cost` is checked against."""
-    macs = 0
-
-    def hook(layer: nn.Module, inputs: Any, output: torch.Tensor) -> None:
-        nonlocal macs
-        if isinstance(layer, nn.Conv2d):
-            per_output = math.prod(layer.kernel_size) * layer.in_channels // layer.groups
-            macs += (per_output + (layer.bias is not None)) * output[0].numel()
-        else:
-            macs += (layer.in_features + (layer.bias is not None)) * layer.out_features
-
-    was_training = model.training
-    model.eval()
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    try:
-        with FlopCounterMode(display=False) as counter:
-            model(x[:1])
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    return {"params": count_params(model), "macs": int(macs), "flops": int(counter.get_total_flops())}
 
 
 def _as_cell(cell: Cell | str) -> Cell:
