@@ -176,7 +176,9 @@ def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_d
     """Scores and wall time of each indicator; finished indicators are cached atomically in ``cache_dir``.
 
     A cache entry is keyed on ``key_payload``, the indicator's name and definition version, the architectures,
-    the supernet's weights (for indicators that need one) and the values of the scoring options the indicator
+    the space and the stand-alone network spec (what params, FLOPs and the zero-cost proxies build; it follows the
+    ground truth's protocol, so a rebuilt truth table at another width rescores them), the supernet's weights (for
+    indicators that need one) and the values of the scoring options the indicator
     read while scoring (:class:`~bnbench.utils.read_options.ReadOptions`): changing an option that one
     indicator reads rescores that indicator only.
     """
@@ -185,8 +187,10 @@ def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_d
     out: dict[str, tuple[np.ndarray, float]] = {}
     arch_hash = hashlib.sha256(np.ascontiguousarray(archs).tobytes()).hexdigest()[:16]
     weights = weights_digest(ctx.supernet.model) if ctx.supernet is not None and needs(indicators, "supernet") else None
+    network = dict(vars(ctx.network)) if ctx.network is not None else None  # the stand-alone network scored
     for ind in indicators:
         key = _cache_key({**key_payload, "indicator": ind.name, "version": ind.version, "archs": arch_hash,
+                          "space": getattr(ctx.space, "name", ctx.space), "network": network,
                           "supernet_weights": weights if "supernet" in ind.needs else None})
         path = cache_dir / f"{ind.name}.json" if cache_dir else None
         cached = json.loads(path.read_text()) if path and path.exists() else None

@@ -85,3 +85,23 @@ def test_the_supernet_weights_key_only_indicators_that_need_a_supernet(tmp_path)
         net.weight.add_(1.0)
     score_indicators([counting("params", calls)], archs, ctx, tmp_path, {"seed": 0})
     assert len(calls) == 1  # params never reads the supernet
+
+
+def test_cache_is_keyed_on_the_network_the_indicator_builds(tmp_path):
+    """A truth rebuilt at another width changes the network params / FLOPs / zero-cost proxies are computed on:
+    the cached scores of the old network must not be served (they once were)."""
+    from bnbench.indicators import NetSpec
+
+    space = get_space("nb101")
+    archs, calls = space.sample(4, 0), []
+    counted = counting("params", calls)
+
+    def run(channels: int) -> np.ndarray:
+        ctx = ScoringContext(space=space, progress=False, network=NetSpec(channels=channels, cells=1, num_classes=10,
+                                                                           in_channels=1, resolution=8))
+        return score_indicators([counted], archs, ctx, tmp_path, {"seed": 0})["params"][0]
+
+    narrow = run(8)
+    assert np.array_equal(run(8), narrow) and len(calls) == 1
+    wide = run(16)
+    assert len(calls) == 2 and (wide > narrow).all()
