@@ -2,8 +2,8 @@
 # SPOS vs FairNAS strict-fair sampling on NB201 (truth for every cell): tau of bn and supernet_acc against the
 # cifar10-valid validation accuracy (200 epochs, mean of seeds) on a 1,000-cell stratified sample, at a reduced
 # CPU setting, at EQUAL IMAGES SEEN: a FairNAS step passes its batch through m = 5 paths, so FairNAS gets 1/5 of
-# SPOS's epochs (same forward/backward passes, 1/5 of the updates). Also FairNAS at equal epochs (5x the passes).
-# Usage: benchmarks/fairnas_vs_spos.sh [SHARED_DATA] [OUT] [MODE=bn|full] [SPOS_EPOCHS=10]
+# SPOS's epochs (same forward/backward passes, 1/5 of the updates). With EQUAL_EPOCHS=1 also FairNAS at equal
+# epochs (5x the passes). Usage: [EQUAL_EPOCHS=1] benchmarks/fairnas_vs_spos.sh [SHARED_DATA] [OUT] [MODE=bn|full] [SPOS_EPOCHS=10]
 set -euo pipefail
 DATA=${1:-../shared/data}
 OUT=${2:-runs/bench-fairnas}
@@ -14,7 +14,9 @@ common=(--space nb201 --dataset cifar10-valid --data-dir "$DATA/cifar10"
         --benchmark "$DATA/nb201/nb201-v1_1-cifar10-valid-200ep.csv" --indicators bn,supernet_acc,params
         --train-mode "$MODE" --channels 16 --cells 1 --resolution 16 --train-fraction 0.4 --batch-size 128
         --val-images 500 --calib-batches 2 --sample-archs 1000 --seed 0 --no-progress)
-for run in "spos $EPOCHS" "fairnas $FAIR_EPOCHS" "fairnas $EPOCHS"; do
+runs=("spos $EPOCHS" "fairnas $FAIR_EPOCHS")
+[ "${EQUAL_EPOCHS:-0}" = 1 ] && runs+=("fairnas $EPOCHS")
+for run in "${runs[@]}"; do
   set -- $run
   start=$(date +%s)
   echo "== sampler $1, $2 epochs, train mode $MODE"

@@ -49,9 +49,13 @@ to a count:
   itself; the ranking is the same), ``flops`` as multiply-accumulates in millions (bnbench's ``macs``;
   bnbench's ``flops`` counts 2 per multiply-accumulate), ``params`` in millions, ``jacov`` = ``jacob_cov``, and a
   NaN or infinite score as -1e8 (bnbench records it as undefined, with the reason). Measured on 32 cells of
-  ``naslib-nb101-cifar10-250.csv`` (CIFAR-10, batch 32, this variant; NASLib's values come from other random
-  weights and another batch): Spearman between bnbench's and the published values synflow 1.000 (log-ratio
-  median 1.000), snip 0.987, grad_norm 0.983 (23 cells); params identical; macs identical to their flops.
+  ``naslib-nb101-cifar10-250.csv`` (CIFAR-10, batch 32, this variant, seed 0; NASLib's values come from other
+  random weights and another batch), Spearman between bnbench's and the published values, and in brackets
+  between bnbench's own seeds 0 and 1 (the agreement two independent draws of weights and batch can reach):
+  synflow 1.000 (log-ratio median 1.000), l2_norm 0.996, snip 0.987 [0.99], grad_norm 0.974, fisher 0.968,
+  jacob_cov 0.486 [0.434], grasp 0.316 [0.437], plain 0.154 [0.342], epe_nas 0.071 [0.021]; params identical,
+  macs identical to their flops. The last four are noisy proxies on NB101: their agreement with the published
+  values is at the level of their agreement with themselves.
 
 ``bn=False`` builds zero-cost-nas's ``get_prunable_copy(bn=False)`` (synflow): no BN anywhere, the stem's
 included. ``bn_every_op=True`` adds a trainable BN after every ``maxpool3x3`` vertex op (fairness mode).
