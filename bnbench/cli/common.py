@@ -92,7 +92,7 @@ def add_scoring_options(g) -> None:
                         "affine/running stats, conv bias), official = NB201's own (default: zc)")
     g.add_argument("--zc-batch-size", type=int, default=None,
                    help="zero-cost proxies: training images per architecture (default: the batch of the space's "
-                        "published per-architecture values: NB201 64 as zero-cost-nas, NB101 32 as "
+                        "published per-architecture values: NB201 64 as zero-cost-nas, NB101 and DARTS 32 as "
                         "NAS-Bench-Suite-Zero)")
     g.add_argument("--zc-batch", choices=("fixed", "per-arch"), default="fixed",
                    help="zero-cost proxies: one un-augmented batch for every architecture (fixed), or a random "
