@@ -19,7 +19,8 @@ def run(args) -> int:
         if space.aliases:
             print(f"  aliases: {', '.join(space.aliases)}")
         common = {v: k for k, v in space.Options.COMMON.items()}
-        opts = [f"{f.name}={f.default!r}" + (f" (--{common[f.name]})" if f.name in common else "")
+        notes = getattr(space.Options, "DEFAULT_NOTES", {})
+        opts = [f"{f.name}={notes.get(f.name, repr(f.default))}" + (f" (--{common[f.name]})" if f.name in common else "")
                 for f in dataclasses.fields(space.Options)]
         print(f"  options: {', '.join(opts)}")
         print(f"  network variants: {', '.join(space.variants)}; full truth budget: {space.default_truth_epochs} epochs")

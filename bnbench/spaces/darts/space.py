@@ -37,6 +37,8 @@ class DARTSOptions(SpaceOptions):
     bn_every_op: bool = False
 
     COMMON: ClassVar[dict[str, str]] = {"channels": "C", "cells": "layers"}
+    # what None means, shown by `bnbench spaces` (the defaults belong to the network variant)
+    DEFAULT_NOTES: ClassVar[dict[str, str]] = {"C": "36 (zc variant: 32)", "layers": "20 (zc variant: 8)"}
 
     def __post_init__(self) -> None:
         for name in ("C", "layers"):
