@@ -9,6 +9,8 @@ scores ``sum_d T[d, choices[a, d]]`` over its used decisions: one vectorised gat
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import torch
 
@@ -16,14 +18,36 @@ from bnbench.indicators.registry import ScoringContext, register
 from bnbench.spaces.base import last_bn, masked_gather, slots_of
 
 
+def slot_norms(supernet: torch.nn.Module) -> list[tuple[int, int, torch.nn.modules.batchnorm._BatchNorm]]:
+    """``(decision, choice, BN)`` for every slot whose last BN is affine, found once per supernet (its modules
+    never change after construction) and kept for its lifetime."""
+    cached = _SLOT_NORMS.get(supernet)
+    if cached is None:
+        modules = dict(supernet.named_modules())
+        cached = [(slot.decision, slot.choice, norm) for slot in slots_of(supernet)
+                  if (norm := last_bn(modules[slot.module])) is not None and norm.affine]
+        _SLOT_NORMS[supernet] = cached
+    return cached
+
+
+_SLOT_NORMS: "weakref.WeakKeyDictionary[torch.nn.Module, list]" = weakref.WeakKeyDictionary()
+
+
 def bn_table(supernet: torch.nn.Module, space) -> np.ndarray:
-    """``(D, max choices)`` table: summed mean |gamma| of the last BN of every slot holding (decision, choice)."""
+    """``(D, max choices)`` table: summed mean |gamma| of the last BN of every slot holding (decision, choice).
+
+    The per-slot means are one concatenation and one segmented sum, not a Python loop of tensor reductions."""
     table = np.zeros((len(space.decisions), max(len(d.choices) for d in space.decisions)), dtype=np.float64)
-    modules = dict(supernet.named_modules())
-    for slot in slots_of(supernet):
-        norm = last_bn(modules[slot.module])
-        if norm is not None and norm.affine:
-            table[slot.decision, slot.choice] += float(norm.weight.detach().abs().mean())
+    norms = slot_norms(supernet)
+    if not norms:
+        return table
+    with torch.no_grad():
+        gammas = torch.cat([n.weight.detach().reshape(-1) for _, _, n in norms]).abs().double().cpu().numpy()
+    sizes = np.array([n.weight.numel() for _, _, n in norms])
+    means = np.add.reduceat(gammas, np.concatenate([[0], np.cumsum(sizes)[:-1]])) / sizes
+    decisions = np.array([d for d, _, _ in norms])
+    choices = np.array([c for _, c, _ in norms])
+    np.add.at(table, (decisions, choices), means)
     return table
 
 
