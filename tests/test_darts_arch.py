@@ -7,16 +7,12 @@ import pytest
 
 from bnbench.errors import ArchError, BnbenchError
 from bnbench.spaces import get_space
+from bnbench.spaces.darts.arch import DARTS_V2
 from bnbench.spaces.darts import arch as A
 from bnbench.spaces.darts.encoding import EDGES, WIDTH, canonical_rows, check_rows, edge_index
 from bnbench.spaces.darts.sampling import random_genotypes
 
 S = get_space("darts")
-DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
-            "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], "
-            "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), "
-            "('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), "
-            "('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
 
 
 def with_pair(text: str, old: str, new: str) -> str:

@@ -9,6 +9,7 @@ from torch import nn
 
 from bnbench.errors import BnbenchError
 from bnbench.spaces import get_space
+from bnbench.spaces.darts.arch import DARTS_V2
 from bnbench.spaces.darts import arch as A
 from bnbench.spaces.darts.cost import cost, measure
 from bnbench.spaces.darts.encoding import encode
@@ -16,11 +17,6 @@ from bnbench.spaces.darts.model import count_params, reduction_cells
 from bnbench.spaces.darts.ops import FactorizedReduce
 
 S = get_space("darts")
-DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
-            "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], "
-            "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), "
-            "('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), "
-            "('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
 # NAS-Bench-Suite-Zero's zc_nasbench301.json (automl/NASLib commit 22280f71): the first three cells as NASLib's
 # compact (input, op index) pairs and their published "params" (millions) of the network the proxies scored
 PUBLISHED = [

@@ -34,6 +34,13 @@ NONE = "none"
 PARAMETERISED = frozenset({"sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"})
 CELL_TYPES = ("normal", "reduce")
 NODES = 4  # intermediate nodes per cell
+# The cell DARTS (second order) found on CIFAR-10, as published in its ``cnn/genotypes.py`` (``DARTS_V2``): 3.3 M
+# parameters at C=36, 20 layers without the auxiliary head (:mod:`bnbench.spaces.darts.model`).
+DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), "
+            "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], "
+            "normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), "
+            "('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), "
+            "('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])")
 PAIRS = 2 * NODES  # (op, input) pairs per cell
 CONCAT = (2, 3, 4, 5)
 MAX_TEXT = 4000  # longest string accepted (a genotype prints in under 600 characters)
