@@ -59,8 +59,8 @@ def add_training(p: argparse.ArgumentParser) -> None:
                    help="spos: one uniform path per step; fairnas: FairNAS strict fairness, m paths per step covering "
                         "every choice once, gradients summed (default: spos)")
     g.add_argument("--epochs", type=int, default=None, help="supernet epochs")
-    g.add_argument("--channels", type=int, default=None, help="width of the network (NB201: C, 16; NB101: stem channels, 128)")
-    g.add_argument("--cells", type=int, default=None, help="depth of the network (NB201: N cells per stage, 5; NB101: cells per stack, 3)")
+    g.add_argument("--channels", type=int, default=None, help="width of the network (NB201: C, 16; NB101: stem channels, 128; DARTS: C, 36; MobileNet: stem width, 40)")
+    g.add_argument("--cells", type=int, default=None, help="depth of the network (NB201: N cells per stage, 5; NB101: cells per stack, 3; DARTS: layers, 20; MobileNet: repeats of each block, 1)")
     g.add_argument("--resolution", type=int, default=None, help="input side in pixels (default: native)")
     g.add_argument("--train-fraction", type=float, default=None, help="fraction of training images (default: 1)")
     g.add_argument("--batch-size", type=int, default=None)
