@@ -23,10 +23,8 @@ import os
 from pathlib import Path
 
 from bnbench.errors import ArchError
-from bnbench.truth.columns import metric_columns
-from bnbench.truth.csvread import read_csv
-from bnbench.truth.fail import fail, short
-from bnbench.truth.nb101_csv import _check_percent, _numeric, find, stated_budget
+from bnbench.truth.fail import fail
+from bnbench.truth.nb101_csv import find, read_metric_csv, stated_budget
 from bnbench.truth.nb101_records import RunTable
 
 SPACE = "darts"
@@ -49,27 +47,13 @@ def is_darts_header(fields: list[str]) -> bool:
 def read_darts_csv(path: str | os.PathLike, dataset: str | None = None, epochs: int | None = None):
     """Every metric column of a DARTS CSV, canonically equal genotypes averaged; BenchmarkError naming ``path``
     for another setting, a budget the name and ``epochs`` disagree on, an invalid genotype or fractions."""
-    import pandas as pd
-
     path = Path(path)
     if dataset not in DATASET_ALIASES:
         raise fail(path, f"a DARTS (NAS-Bench-301) ground truth holds one setting, {DATASET} (CIFAR-10), not "
                          f"--dataset {dataset}")
     budget, budget_from = _budget(path, epochs)
-    try:
-        df = read_csv(path, dtype=str, keep_default_na=False)
-    except (ValueError, OSError, pd.errors.ParserError) as err:
-        raise fail(path, f"unreadable CSV ({short(err)}); expected {EXPECTED_COLUMNS}") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    fields = list(df.columns)
-    column, metrics = find(fields, GENOTYPE_COLUMNS), metric_columns(fields)
-    if column is None or not metrics:
-        missing = "a genotype column" if column is None else "a metric column"
-        raise fail(path, f"CSV lacks {missing} (columns: {', '.join(fields)[:120]}); expected {EXPECTED_COLUMNS}")
-    if df.empty:
-        raise fail(path, f"CSV has no rows; expected {EXPECTED_COLUMNS}")
-    values = {name: _numeric(path, df[name], name) for name in metrics}
-    _check_percent(path, {name: v for name, v in values.items() if metrics[name][1] == "accuracy"})
+    df, (column,), metrics, values = read_metric_csv(path, [("a genotype column", GENOTYPE_COLUMNS)],
+                                                     EXPECTED_COLUMNS)
     from bnbench.spaces.darts.space import SPACE as DARTS  # here: bnbench.spaces brings torch
 
     runs = RunTable([(split, metric, "") for split, metric in metrics.values()], dataset=DATASET)

@@ -58,27 +58,12 @@ def is_nb101_header(fields: list[str]) -> bool:
 def read_nb101_csv(path: str | os.PathLike, dataset: str | None = None, epochs: int | None = None):
     """Every metric column of an NB101 CSV, rows of one pruned cell averaged; BenchmarkError for a budget that
     neither the name nor ``epochs`` states, an invalid cell, a wrong hash or fractions."""
-    import pandas as pd
-
     path = Path(path)
     label = nb101_dataset(path, dataset)
     budget, budget_from = _budget(path, epochs)
-    try:
-        df = read_csv(path, dtype=str, keep_default_na=False)
-    except (ValueError, OSError, pd.errors.ParserError) as err:
-        raise fail(path, f"unreadable CSV ({short(err)}); expected {EXPECTED_COLUMNS}") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    fields = list(df.columns)
-    adj_col, ops_col, hash_col = (find(fields, n) for n in (ADJACENCY_COLUMNS, OPS_COLUMNS, HASH_COLUMNS))
-    metrics = metric_columns(fields)
-    if adj_col is None or ops_col is None or not metrics:
-        missing = "an adjacency column" if adj_col is None else "an ops column" if ops_col is None \
-            else "a metric column"
-        raise fail(path, f"CSV lacks {missing} (columns: {', '.join(fields)[:120]}); expected {EXPECTED_COLUMNS}")
-    if df.empty:
-        raise fail(path, f"CSV has no rows; expected {EXPECTED_COLUMNS}")
-    values = {name: _numeric(path, df[name], name) for name in metrics}
-    _check_percent(path, {name: v for name, v in values.items() if metrics[name][1] == "accuracy"})
+    df, (adj_col, ops_col), metrics, values = read_metric_csv(
+        path, [("an adjacency column", ADJACENCY_COLUMNS), ("an ops column", OPS_COLUMNS)], EXPECTED_COLUMNS)
+    hash_col = find(list(df.columns), HASH_COLUMNS)
     runs = RunTable([(split, metric, "") for split, metric in metrics.values()], dataset=label)
     cached: dict[tuple[str, str], tuple[str, str]] = {}
     for i, (adj, ops) in enumerate(zip(df[adj_col].tolist(), df[ops_col].tolist())):
@@ -137,6 +122,33 @@ def _cell(path: Path, i: int, adj: str, ops: str) -> tuple[str, str]:
     except ArchError as err:
         raise fail(path, f"line {i + 2}: {err}") from None
     return module_hash(cell), to_str(cell)
+
+
+def read_metric_csv(path: Path, required: list[tuple[str, tuple[str, ...]]], expected: str):
+    """A text CSV with its architecture columns and metric columns checked: ``(df, columns, metrics, values)``.
+
+    ``required``: ``(what, names)`` per architecture column (e.g. ``("a genotype column", GENOTYPE_COLUMNS)``);
+    ``columns`` the column found for each, ``metrics`` :func:`metric_columns`, ``values`` each metric column as
+    exact floats. BenchmarkError naming ``path`` (with ``expected``) for an unreadable file, the first missing
+    column, no rows, text in a metric column or accuracies given as fractions."""
+    import pandas as pd
+
+    try:
+        df = read_csv(path, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        raise fail(path, f"unreadable CSV ({short(err)}); expected {expected}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    fields = list(df.columns)
+    columns, metrics = [find(fields, names) for _, names in required], metric_columns(fields)
+    missing = next((what for (what, _), col in zip(required, columns) if col is None),
+                   None if metrics else "a metric column")
+    if missing:
+        raise fail(path, f"CSV lacks {missing} (columns: {', '.join(fields)[:120]}); expected {expected}")
+    if df.empty:
+        raise fail(path, f"CSV has no rows; expected {expected}")
+    values = {name: _numeric(path, df[name], name) for name in metrics}
+    _check_percent(path, {name: v for name, v in values.items() if metrics[name][1] == "accuracy"})
+    return df, columns, metrics, values
 
 
 def _numeric(path: Path, column, name: str) -> np.ndarray:
