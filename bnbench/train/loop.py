@@ -46,13 +46,14 @@ def accumulated_step(forwards: Sequence[Forward], optimizer: torch.optim.Optimiz
     """One SGD step from the gradients of several paths on the same batch, summed (FairNAS: "accumulate the
     gradients of the m models, then update once", Chu et al., ICCV 2021, Algorithm 1). Returns the mean loss."""
     optimizer.zero_grad(set_to_none=True)
-    losses = []
+    losses, backward = [], False
     for forward in forwards:
         loss = F.cross_entropy(forward(x), y)
-        if loss.requires_grad:
+        if loss.requires_grad:  # as train_step: a path with no trainable parameter updates nothing
             loss.backward()
+            backward = True
         losses.append(float(loss.detach()))
-    if any(p.grad is not None for group in optimizer.param_groups for p in group["params"]):
+    if backward:
         optimizer.step()
     return float(sum(losses) / max(len(losses), 1))
 
