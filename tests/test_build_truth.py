@@ -72,3 +72,25 @@ def test_unestimated_bn_statistics_are_recomputed_before_evaluation(one_thread):
     cfg = TrainConfig(dataset="digits", space="nb101", channels=8, cells=1, epochs=4, lr=0.1, train_mode="full")
     acc = train_network(cell, train, test, cfg, data.mean, data.std, data.augment, 10, seed=0)
     assert acc > 40.0  # at chance (about 10 %) with the un-estimated running statistics
+
+
+def test_train_fraction_trains_on_a_stratified_subset_of_each_training_fold(tmp_path, monkeypatch):
+    import bnbench.train.build_truth as bt
+
+    def images_seen(ops, train, test, cfg, *args):  # stands in for training: "accuracy" = training images, 1e-4 x test
+        counts = np.bincount(train.y.numpy(), minlength=10)
+        assert counts.max() - counts.min() <= 10  # stratified: every class kept
+        return float(len(train)) + 1e-4 * len(test)
+
+    monkeypatch.setattr(bt, "train_network", images_seen)
+    cfg = tiny_config()
+    cfg.train = TrainConfig(dataset="digits", channels=4, cells=1, epochs=1, batch_size=128, train_mode="full",
+                            lr=0.05, train_fraction=0.25, resolution=16)
+    table = read_source(build_truth(cfg, tmp_path / "t.csv", progress=False))
+    runs = read_runs(tmp_path / "t.csv.runs.jsonl", cfg.key())
+    seen = sorted({round(r["acc"], 4) for r in runs.values()})
+    # digits pools 1,797 images; 2 folds train on ~898 each, a quarter of that is ~225; the held-out fold stays whole
+    assert all(220 <= int(a) <= 230 and 898 <= round((a - int(a)) * 1e4) <= 899 for a in seen), seen
+    meta = table.truth([s for s in table.specs() if s.dataset == "digits"][0], source="t").meta
+    assert meta["config"]["train"]["train_fraction"] == 0.25 and meta["config"]["train"]["resolution"] == 16
+    assert cfg.key() != tiny_config().key()

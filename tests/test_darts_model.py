@@ -118,3 +118,45 @@ def test_odd_sides_before_a_reduction_are_one_line_errors(one_thread):
         S.options(channels=0)
     with pytest.raises(BnbenchError, match="drop_path_prob=1.0"):
         S.options(drop_path_prob=1.0)
+
+
+def test_standalone_training_adds_the_auxiliary_loss_and_ramps_drop_path(one_thread, monkeypatch):
+    from bnbench.datasets import ImageSplit
+    from bnbench.datasets.augment import AugmentConfig
+    from bnbench.train import standalone
+    from bnbench.train.config import TrainConfig
+
+    arch = S.sample(1, 3)[0]
+    net = S.network(arch, S.options(channels=4, cells=3, auxiliary=True, drop_path_prob=0.3))
+    net.set_progress(0.5)
+    assert net.drop_path_now == pytest.approx(0.15) and net.drop_path_prob == 0.3
+    x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
+    net.train()
+    torch.manual_seed(0)
+    logits = net(x)
+    assert net.auxiliary_loss(y).item() == pytest.approx(0.4 * nn.functional.cross_entropy(net.aux_logits, y).item())
+    net.eval()
+    net(x)
+    assert net.auxiliary_loss(y) is None
+
+    seen: list[float] = []  # drop-path probability at each training forward of train_network
+    built = {}
+    real_network = S.network
+
+    def network(*args, **kwargs):
+        built["net"] = real_network(*args, **kwargs)
+        built["aux0"] = {k: v.clone() for k, v in built["net"].auxiliary_head.state_dict().items()}
+        forward = built["net"].forward
+        built["net"].forward = lambda inp: (seen.append(built["net"].drop_path_now), forward(inp))[1]
+        return built["net"]
+
+    monkeypatch.setattr(type(S), "network", lambda self, *a, **k: network(*a, **k))
+    g = torch.Generator().manual_seed(0)
+    data = ImageSplit(torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=g), torch.arange(64) % 10)
+    cfg = TrainConfig(dataset="cifar10", space="darts", channels=4, cells=3, epochs=4, batch_size=32, lr=0.05,
+                      train_mode="full", space_options={"auxiliary": True, "drop_path_prob": 0.2})
+    standalone.train_network(arch, data, data, cfg, (0.5,) * 3, (0.25,) * 3, AugmentConfig(), 10, seed=0)
+    train_forwards = seen[:8]  # 4 epochs x 2 batches, then evaluation
+    assert train_forwards == pytest.approx([0.0, 0.0, 0.05, 0.05, 0.1, 0.1, 0.15, 0.15])
+    trained = built["net"].auxiliary_head.state_dict()  # the auxiliary loss reached the auxiliary head's weights
+    assert not torch.equal(trained["classifier.weight"], built["aux0"]["classifier.weight"])

@@ -6,6 +6,10 @@ of the dataset's images (train and validation pooled) gives ``folds`` runs that 
 mean held-out accuracy over seeds and folds; the per-seed means are kept as extra columns so the
 table's noise ceiling (Kendall tau between two seeds) can be read from it. Finished runs are appended
 to ``<out>.runs.jsonl`` as they complete, so a killed build resumes where it stopped.
+
+EcoNAS-style reductions of each run: ``train.resolution`` resizes the images, ``train.train_fraction`` < 1
+trains on a class-stratified subset of the training folds (drawn from ``(seed, fold)``; the held-out fold is
+always tested whole). The table's header records them with the rest of the config.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sklearn.model_selection import StratifiedKFold
 from tqdm.auto import tqdm
 
 from bnbench.datasets import Dataset, ImageSplit, load_dataset
+from bnbench.datasets.sampling import stratified_subset
 from bnbench.spaces import get_space
 from bnbench.train.config import TrainConfig
 from bnbench.train.standalone import run_seed, train_network
@@ -85,6 +90,8 @@ def _run(task: tuple[str, int, int]) -> dict:
     space = get_space(cfg.space)
     ops = space.parse(arch)
     train_idx, test_idx = fold_indices(full.y.numpy(), cfg.folds, seed)[fold]
+    if cfg.train.train_fraction < 1:  # a stratified subset of the training fold; the held-out fold stays whole
+        train_idx = train_idx[stratified_subset(full.y.numpy()[train_idx], cfg.train.train_fraction, [seed, fold, 1])]
     tr = ImageSplit(full.x[train_idx], full.y[train_idx])
     te = ImageSplit(full.x[test_idx], full.y[test_idx])
     start = time.perf_counter()

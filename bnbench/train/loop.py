@@ -30,11 +30,16 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def train_step(forward: Forward, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor) -> float:
-    """One SGD step; a path with no trainable parameter (e.g. a conv-free cell in BN-only training
-    with ``bn_scope='last'``) computes its loss but updates nothing."""
+def train_step(forward: Forward, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+               extra_loss: Callable[[torch.Tensor], torch.Tensor | None] | None = None) -> float:
+    """One SGD step on the cross-entropy of ``forward(x)`` (plus ``extra_loss(y)`` where given and not None, e.g.
+    DARTS's auxiliary head, read after the forward); a path with no trainable parameter (e.g. a conv-free cell in
+    BN-only training with ``bn_scope='last'``) computes its loss but updates nothing."""
     optimizer.zero_grad(set_to_none=True)
     loss = F.cross_entropy(forward(x), y)
+    extra = extra_loss(y) if extra_loss is not None else None
+    if extra is not None:
+        loss = loss + extra
     if loss.requires_grad:
         loss.backward()
         optimizer.step()

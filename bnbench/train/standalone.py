@@ -43,7 +43,10 @@ def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, me
 
     SGD (Nesterov momentum ``cfg.momentum``), cosine learning rate from ``cfg.lr``, weight decay
     ``cfg.weight_decay``, batch ``cfg.batch_size``, the dataset's default augmentation; everything
-    is seeded from ``seed``.
+    is seeded from ``seed``. A network with ``set_progress(fraction)`` is told ``epoch / epochs`` at the start of
+    each epoch (DARTS's drop-path ramp) and one with ``auxiliary_loss(y)`` has it added to the loss (DARTS's
+    auxiliary head, weight 0.4); both are off unless the space option asks for them (``auxiliary``,
+    ``drop_path_prob``).
 
     Evaluation uses the BN running statistics training estimated, unless they are not estimated: when some BN
     still gives its initial statistics a weight above ``STALE_WEIGHT`` (:func:`initial_weight`; NB101's official
@@ -60,12 +63,15 @@ def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, me
     augmenter = BatchAugmenter(mean, std, augment, cfg.resolution)
     gen = torch.Generator(device=train.x.device).manual_seed(seed)
     steps = max(1, len(train) // cfg.batch_size)
+    progress, extra_loss = getattr(net, "set_progress", None), getattr(net, "auxiliary_loss", None)
     for epoch in range(cfg.epochs):
         net.train()
+        if progress is not None:  # e.g. DARTS's drop-path ramp
+            progress(epoch / cfg.epochs)
         batches = iterate_batches(train, cfg.batch_size, augmenter, train=True, generator=gen, shuffle=True, drop_last=True)
         for step, (x, y) in enumerate(batches):
             loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
-            loop.train_step(net, optimizer, x, y)
+            loop.train_step(net, optimizer, x, y, extra_loss)
     if initial_weight(net, cfg.epochs * steps) > STALE_WEIGHT:
         batches = iterate_batches(train, cfg.batch_size, augmenter, train=True, generator=gen, shuffle=True, drop_last=True)
         loop.recalibrate_bn(net, net, (x for x, _ in batches))

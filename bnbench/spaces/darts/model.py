@@ -12,8 +12,12 @@ when the previous cell reduced, else by a 1x1 ReLU-conv-BN; ``s1`` by a 1x1 ReLU
 Options: ``auxiliary`` adds DARTS's auxiliary head (ReLU, 5x5 average pool stride 3, 1x1 conv to 128 + BN + ReLU,
 2x2 conv to 768 + BN + ReLU, linear) on the output of cell ``2 * layers // 3``; it needs that feature map to be at
 least 8x8 (32x32 inputs). Its logits are kept in ``aux_logits`` after a training-mode forward (the forward returns
-the main logits only, as every bnbench network). ``drop_path_prob``: in training mode, every op output except the
-identity is dropped per sample with this probability and rescaled (DARTS's ``drop_path``); 0 (off) by default.
+the main logits only, as every bnbench network); :meth:`NetworkCIFAR.auxiliary_loss` is DARTS's
+``auxiliary_weight`` (0.4) x the cross-entropy of those logits, which bnbench's stand-alone training adds to the loss.
+``drop_path_prob``: in training mode, every op output except the identity is dropped per sample with this
+probability and rescaled (DARTS's ``drop_path``); 0 (off) by default. Stand-alone training ramps it as DARTS's
+``train.py`` does (``drop_path_prob * epoch / epochs`` at the start of each epoch, :meth:`NetworkCIFAR.set_progress`);
+a network nobody ramps drops with ``drop_path_prob`` throughout.
 
 Model variants (:data:`VARIANTS`), same skeleton:
 
@@ -47,6 +51,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "zc": dict(affine=False, pool_bn=True, C=32, layers=8),
 }
 STEM_MULTIPLIER = 3
+AUXILIARY_WEIGHT = 0.4  # DARTS train.py --auxiliary_weight
 
 
 def reduction_cells(layers: int) -> tuple[int, ...]:
@@ -132,6 +137,7 @@ class Network(nn.Module):
         check_options(C=C, layers=layers, num_classes=num_classes, in_channels=in_channels)
         self.C, self.layers, self.num_classes, self.variant = C, layers, num_classes, variant
         self.auxiliary, self.drop_path_prob = bool(auxiliary), float(drop_path_prob)
+        self.drop_path_now = self.drop_path_prob  # the probability the next forward uses (set_progress ramps it)
         c = STEM_MULTIPLIER * C
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), *norm(c, True, bn))
         c_pp, c_p, c = c, c, C
@@ -163,7 +169,7 @@ class Network(nn.Module):
             if cell.reduction and (s1.shape[-1] % 2 or s1.shape[-2] % 2):
                 raise BnbenchError(f"DARTS network: reduction cell {i} gets a {s1.shape[-2]}x{s1.shape[-1]} feature "
                                    "map; its FactorizedReduce needs even sides (use inputs divisible by 4)")
-            cell.drop_prob = self.drop_path_prob
+            cell.drop_prob = self.drop_path_now
             s0, s1 = s1, cell(s0, s1)
             if i == self.aux_index and self.auxiliary_head is not None and self.training:
                 self.aux_logits = self.auxiliary_head(s1)
@@ -171,6 +177,18 @@ class Network(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
+
+    def set_progress(self, fraction: float) -> None:
+        """DARTS's drop-path schedule: ``drop_path_prob * fraction`` from now on (``fraction = epoch / epochs``,
+        set at the start of each epoch as DARTS's ``train.py``: 0 in the first epoch)."""
+        self.drop_path_now = self.drop_path_prob * float(fraction)
+
+    def auxiliary_loss(self, y: torch.Tensor) -> torch.Tensor | None:
+        """``AUXILIARY_WEIGHT`` x cross-entropy of the auxiliary logits of the last training-mode forward against
+        ``y`` (B,) (DARTS's ``loss += args.auxiliary_weight * criterion(logits_aux, target)``); None without them."""
+        if self.aux_logits is None:
+            return None
+        return AUXILIARY_WEIGHT * nn.functional.cross_entropy(self.aux_logits, y)
 
 
 def count_params(model: nn.Module, auxiliary: bool = True) -> int:
