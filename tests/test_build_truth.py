@@ -94,3 +94,18 @@ def test_train_fraction_trains_on_a_stratified_subset_of_each_training_fold(tmp_
     meta = table.truth([s for s in table.specs() if s.dataset == "digits"][0], source="t").meta
     assert meta["config"]["train"]["train_fraction"] == 0.25 and meta["config"]["train"]["resolution"] == 16
     assert cfg.key() != tiny_config().key()
+
+
+def test_truth_build_cli_passes_space_options_and_refuses_unknown_ones(tmp_path, capsys, monkeypatch):
+    import bnbench.train.build_truth as bt
+    from bnbench.cli import main
+
+    seen = {}
+    monkeypatch.setattr(bt, "build_truth", lambda cfg, out, *a, **k: seen.setdefault("cfg", cfg) and out)
+    assert main(["truth", "build", "--space", "darts", "--space-option", "drop_path_prob=0.2", "--resolution", "16",
+                 "--train-fraction", "0.5", "--out", str(tmp_path / "t.csv")]) == 0
+    train = seen["cfg"].train
+    assert train.space_options == {"drop_path_prob": 0.2} and train.resolution == 16 and train.train_fraction == 0.5
+    assert main(["truth", "build", "--space", "darts", "--space-option", "no_such=1", "--out", str(tmp_path / "u.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no_such" in err and "\n" not in err

@@ -70,3 +70,14 @@ def test_bad_darts_tables_are_one_line_errors(tmp_path):
     table = read_source(write(tmp_path / "f.csv", [(good, 93.0)]), epochs=36)
     assert list(table.columns)[0] == "nb301-cifar10:valid:accuracy:36"
     assert np.isfinite(table.columns["nb301-cifar10:valid:accuracy:36"]).all()
+
+
+def test_a_darts_table_converts_to_a_compact_table_and_back(tmp_path):
+    from bnbench.truth import convert
+
+    genotypes = [S.to_str(a) for a in S.sample(3, 1)]
+    source = write(tmp_path / "nb301-cifar10-100ep.csv", [(g, 92.0 + i) for i, g in enumerate(genotypes)])
+    table = read_source(convert(source, tmp_path / "compact.csv"), space="darts")  # genotype keys hold commas
+    original = read_source(source)
+    assert list(table.archs) == list(original.archs) and len(table.archs) == 3
+    np.testing.assert_array_equal(table.columns[COLUMN], original.columns[COLUMN])

@@ -202,12 +202,16 @@ def test_truth_info_lists_what_a_source_holds(tmp_path, shared_cases, capsys):
     assert "test accuracy" not in out
 
 
-@pytest.mark.parametrize("space", ["nb201", "nb101"])
+@pytest.mark.parametrize("space", ["nb201", "nb101", "darts"])
 def test_truth_info_of_the_embedded_table_states_its_protocol(space):
-    from bnbench.embedded import embedded_truth_path
+    import re
 
+    from bnbench.embedded import TABLES, embedded_truth_path
+
+    assert space in TABLES
     text = "\n".join(describe_source(embedded_truth_path(space)))
-    assert "built by bnbench" in text and "seeds per arch: 3 (x 3 folds)" in text
+    seeds = re.search(r"seeds per arch: (\d+) \(x (\d+) folds\)", text)
+    assert "built by bnbench" in text and seeds and int(seeds[1]) >= 2 and int(seeds[2]) >= 2, text
 
 
 def test_subset_of_the_nats_csv_has_no_row_index(shared_cases):
@@ -241,3 +245,14 @@ def test_text_in_a_score_column_is_an_error_not_an_undefined_score(nb201_csv, tm
     code = main(["correlate", "--benchmark", str(nb201_csv), "--scores", str(scores), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "line 4 holds 'oops'" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("table_space", ["nb201", "nb101", "darts"])
+def test_an_embedded_table_given_to_another_space_is_a_one_line_error(table_space):
+    from bnbench.embedded import embedded_truth_path
+
+    path = embedded_truth_path(table_space)
+    for space in {"nb201", "nb101", "darts", "mobilenet"} - {table_space}:
+        with pytest.raises(BenchmarkError, match=f"a ground truth of the .* space.*but --space {space}") as err:
+            read_source(path, space=space)
+        assert "\n" not in str(err.value) and path.name in str(err.value)

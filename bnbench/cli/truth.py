@@ -23,6 +23,9 @@ def register(sub) -> None:
     i.set_defaults(func=run_info)
     b = tsub.add_parser("build", help="build a ground-truth table by training sampled cells (k-fold x seeds)")
     b.add_argument("--space", default="nb201", help="search space (default: nb201; `bnbench spaces` lists them)")
+    b.add_argument("--space-option", action="append", default=[], metavar="NAME=VALUE", dest="space_option",
+                   help="a build option of the trained networks beyond --channels/--cells (repeatable), e.g. DARTS's "
+                        "auxiliary=1 (auxiliary loss x0.4) or drop_path_prob=0.2 (ramped over the epochs)")
     b.add_argument("--dataset", default="digits", help="digits | cifar10-valid | cifar100 | ImageNet16-120 (default: digits)")
     b.add_argument("--data-dir", default=None, help="root of the image datasets (default: $BNBENCH_DATA)")
     b.add_argument("--sample-archs", type=int, default=300, help="architectures sampled uniformly (default: 300)")
@@ -59,6 +62,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from bnbench.cli.common import parse_space_options
     from bnbench.train.build_truth import BuildConfig, build_truth
     from bnbench.train.config import TrainConfig
 
@@ -67,7 +71,9 @@ def run_build(args: argparse.Namespace) -> int:
     except ValueError:
         raise BnbenchError(f"--seeds {args.seeds!r}: expected comma-separated integers") from None
     train = TrainConfig(dataset=args.dataset, space=args.space, channels=args.channels, cells=args.cells, epochs=args.epochs,
-                        resolution=args.resolution, train_fraction=args.train_fraction, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, train_mode="full")
+                        resolution=args.resolution, train_fraction=args.train_fraction,
+                        space_options=parse_space_options(args.space_option), batch_size=args.batch_size, lr=args.lr,
+                        weight_decay=args.weight_decay, train_mode="full")
     cfg = BuildConfig(space=args.space, dataset=args.dataset, sample_archs=args.sample_archs,
                       sample_seed=args.sample_seed, seeds=seeds, folds=args.folds, train=train)
     path = build_truth(cfg, args.out, args.data_dir, jobs=args.jobs, progress=not args.no_progress)

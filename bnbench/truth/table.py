@@ -4,8 +4,9 @@ Line 1 is ``# bnbench-truth-table v1 {json}`` (source, aggregation, created, pac
 for tables bnbench built itself, their config and seeds). The CSV that follows has one column per
 quantity, named ``{dataset}:{split}:{metric}:{epochs}``; an empty cell means "not measured".
 
-The ``arch`` column holds each architecture's **truth key**: the architecture string itself for NB201, the
-official module hash of the pruned cell for NB101 (a short, canonical key: isomorphic specs share it). Where
+The ``arch`` column holds each architecture's **truth key**: the architecture string itself for NB201 and
+MobileNet, the canonical genotype string for DARTS (CSV-quoted: it holds commas), the official module hash of the
+pruned cell for NB101 (a short, canonical key: isomorphic specs share it). Where
 the key is not the architecture itself, a third fixed column ``spec`` follows ``arch`` (``index,arch,spec,...``)
 holding the architecture in its space's one-line string form (NB101: ``{"matrix": [[...]], "ops": [...]}``),
 CSV-quoted as needed, so bnbench can build and score every row; ``TruthTable.arch_specs`` holds it (None for
@@ -100,7 +101,7 @@ def write_table(path: str | os.PathLike, archs: Sequence[str], indices: Sequence
     index_cells = [str(i) for i in np.asarray(indices, dtype=np.int64).tolist()]
     if specs is not None:
         cells.insert(0, [_quoted(str(s)) for s in specs])
-    lines.extend(",".join(row) for row in zip(index_cells, archs, *cells))
+    lines.extend(",".join(row) for row in zip(index_cells, [_quoted(a) for a in archs], *cells))
     return atomic_write_text(path, "\n".join(lines) + "\n")
 
 
@@ -120,7 +121,8 @@ def _check_table(path: str | os.PathLike, archs: list[str], indices, columns: Ma
                                                                                  else set())
     if len(lengths) != 1:
         raise fail(path, f"cannot write a truth table with mismatched lengths {sorted(lengths)}")
-    bad = [n for n in [*archs, *columns] if any(ch in n for ch in ',"\n\r')]
+    bad = [n for n in columns if any(ch in n for ch in ',"\n\r')]  # architectures are quoted (DARTS genotypes)
+    bad += [a for a in archs if not a or any(ch in a for ch in "\n\r")]
     bad += [n for n in columns if n in (*FIXED, SPEC)]
     bad += [s for s in specs or () if not s or any(ch in str(s) for ch in "\n\r")]
     if bad:
