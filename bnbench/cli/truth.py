@@ -37,6 +37,8 @@ def register(sub) -> None:
     b.add_argument("--resolution", type=int, default=None, help="input side in pixels the images are resized to (default: native)")
     b.add_argument("--train-fraction", type=float, default=1.0,
                    help="stratified fraction of each run's training fold that is trained on (default: 1)")
+    b.add_argument("--test-fraction", type=float, default=1.0,
+                   help="stratified fraction of each held-out fold that is evaluated (default: 1)")
     b.add_argument("--epochs", type=int, default=15, help="training epochs per run (default: 15)")
     b.add_argument("--batch-size", type=int, default=64, help="default: 64")
     b.add_argument("--lr", type=float, default=0.05, help="initial learning rate, cosine schedule (default: 0.05)")
@@ -75,7 +77,8 @@ def run_build(args: argparse.Namespace) -> int:
                         space_options=parse_space_options(args.space_option), batch_size=args.batch_size, lr=args.lr,
                         weight_decay=args.weight_decay, train_mode="full")
     cfg = BuildConfig(space=args.space, dataset=args.dataset, sample_archs=args.sample_archs,
-                      sample_seed=args.sample_seed, seeds=seeds, folds=args.folds, train=train)
+                      sample_seed=args.sample_seed, seeds=seeds, folds=args.folds, test_fraction=args.test_fraction,
+                      train=train)
     path = build_truth(cfg, args.out, args.data_dir, jobs=args.jobs, progress=not args.no_progress)
     print(f"wrote {path}")
     return 0

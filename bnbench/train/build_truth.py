@@ -8,8 +8,9 @@ table's noise ceiling (Kendall tau between two seeds) can be read from it. Finis
 to ``<out>.runs.jsonl`` as they complete, so a killed build resumes where it stopped.
 
 EcoNAS-style reductions of each run: ``train.resolution`` resizes the images, ``train.train_fraction`` < 1
-trains on a class-stratified subset of the training folds (drawn from ``(seed, fold)``; the held-out fold is
-always tested whole). The table's header records them with the rest of the config.
+trains on a class-stratified subset of the training folds (drawn from ``(seed, fold)``), and ``test_fraction`` < 1
+evaluates a class-stratified subset of the held-out fold (large datasets: CIFAR-10's 25k-image folds). The
+table's header records them with the rest of the config.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class BuildConfig:
     sample_seed: int = 0
     seeds: tuple[int, ...] = (0, 1, 2)
     folds: int = 3
+    test_fraction: float = 1.0  # stratified fraction of each held-out fold that is evaluated
     train: TrainConfig = field(default_factory=lambda: TrainConfig(dataset="digits", channels=8, cells=1, epochs=15,
                                                                    batch_size=64, train_mode="full", lr=0.05))
 
@@ -54,10 +56,17 @@ class BuildConfig:
             raise BnbenchError("truth build --dataset cifar10: the cifar10 setting has no validation split, and its "
                                "k-fold truth would pool the 10k test images; use --dataset cifar10-valid (the 50k "
                                "training images)")
+        if not 0.0 < self.test_fraction <= 1.0:
+            from bnbench.errors import BnbenchError
+
+            raise BnbenchError(f"test_fraction {self.test_fraction}: expected a value in (0, 1]")
 
     def key(self) -> str:
         """Hash of everything that changes a run's result (resumed runs must match it)."""
-        payload = json.dumps({"dataset": self.dataset, "folds": self.folds, "train": self.train.to_dict()}, sort_keys=True)
+        fields_ = {"dataset": self.dataset, "folds": self.folds, "train": self.train.to_dict()}
+        if self.test_fraction != 1.0:  # absent when whole, so keys of tables built before it are unchanged
+            fields_["test_fraction"] = self.test_fraction
+        payload = json.dumps(fields_, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:
@@ -90,8 +99,11 @@ def _run(task: tuple[str, int, int]) -> dict:
     space = get_space(cfg.space)
     ops = space.parse(arch)
     train_idx, test_idx = fold_indices(full.y.numpy(), cfg.folds, seed)[fold]
-    if cfg.train.train_fraction < 1:  # a stratified subset of the training fold; the held-out fold stays whole
-        train_idx = train_idx[stratified_subset(full.y.numpy()[train_idx], cfg.train.train_fraction, [seed, fold, 1])]
+    labels = full.y.numpy()
+    if cfg.train.train_fraction < 1:  # a stratified subset of the training folds
+        train_idx = train_idx[stratified_subset(labels[train_idx], cfg.train.train_fraction, [seed, fold, 1])]
+    if cfg.test_fraction < 1:  # a stratified subset of the held-out fold (never a training image)
+        test_idx = test_idx[stratified_subset(labels[test_idx], cfg.test_fraction, [seed, fold, 2])]
     tr = ImageSplit(full.x[train_idx], full.y[train_idx])
     te = ImageSplit(full.x[test_idx], full.y[test_idx])
     start = time.perf_counter()
