@@ -12,7 +12,8 @@ from pathlib import Path
 from bnbench.errors import BenchmarkError
 
 EMBEDDED_DIR = Path(__file__).resolve().parent / "_embedded"
-TABLES = {"nb201": "nb201-digits-truth.csv", "nb101": "nb101-digits-truth.csv", "darts": "darts-digits-truth.csv"}
+TABLES = {"nb201": "nb201-digits-truth.csv", "nb101": "nb101-digits-truth.csv", "darts": "darts-digits-truth.csv",
+          "mobilenet": "mobilenet-digits-truth.csv"}
 
 
 def embedded_truth_path(space: str) -> Path:

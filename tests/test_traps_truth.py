@@ -202,7 +202,7 @@ def test_truth_info_lists_what_a_source_holds(tmp_path, shared_cases, capsys):
     assert "test accuracy" not in out
 
 
-@pytest.mark.parametrize("space", ["nb201", "nb101", "darts"])
+@pytest.mark.parametrize("space", ["nb201", "nb101", "darts", "mobilenet"])
 def test_truth_info_of_the_embedded_table_states_its_protocol(space):
     import re
 
@@ -247,7 +247,7 @@ def test_text_in_a_score_column_is_an_error_not_an_undefined_score(nb201_csv, tm
     assert code == 2 and "line 4 holds 'oops'" in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("table_space", ["nb201", "nb101", "darts"])
+@pytest.mark.parametrize("table_space", ["nb201", "nb101", "darts", "mobilenet"])
 def test_an_embedded_table_given_to_another_space_is_a_one_line_error(table_space):
     from bnbench.embedded import embedded_truth_path
 
