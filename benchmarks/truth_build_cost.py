@@ -9,6 +9,11 @@ own build recorded (taken on the build machine, possibly with other jobs running
 script only).
 
     python benchmarks/truth_build_cost.py [--spaces nb201,nb101,darts,mobilenet] [--archs 3]
+
+Measured 2026-12-01, ``--archs 2``, quiet machine, one thread: s/run (train img/s), s/arch: nb201 (C=8, N=1, 8x8,
+5 epochs) 1.2 (5,203), 10.4; nb101 (stem 16, 1 cell per stack) 1.2 (5,208), 10.4; darts (C=4, 3 cells, 3 epochs)
+2.3 (1,148), 14.1; mobilenet (stem 8 at 16x16, 5 epochs) 21.5 (209), 128.8. The builds recorded 2.7 / 4.7 / 7.3 /
+30.9 s per run with other jobs sharing the two cores.
 """
 
 from __future__ import annotations
