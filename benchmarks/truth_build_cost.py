@@ -1,9 +1,10 @@
 """Cost of ``bnbench truth build`` per architecture, for every space with an embedded digits table.
 
-For each space, the training config recorded in the header of its embedded table (``bnbench/_embedded``) is
-re-run on the table's first ``--archs`` architectures (seed 0, fold 0 of the table's k-fold split, exactly as the
-build trains them) with one torch thread, side by side in one process. Printed per space: the seconds per run
-(one architecture, one seed, one fold), training images/s (images x epochs / s), the cost of one architecture
+For each space, the build config recorded in the header of its embedded table (``bnbench/_embedded``) is
+re-run on the table's first ``--archs`` architectures (seed 0, fold 0, through the build's own
+:func:`bnbench.train.build_truth.train_run`, so every reduction the table used applies) with one torch thread, side
+by side in one process. Printed per space: the seconds per run (one architecture, one seed, one fold), training
+images/s (images x epochs / s), the cost of one architecture
 in the table (seconds per run x seeds x folds), the cost of the whole table, and the seconds per run the table's
 own build recorded (taken on the build machine, possibly with other jobs running: compare within one run of this
 script only).
@@ -19,45 +20,32 @@ Measured 2026-12-01, ``--archs 2``, quiet machine, one thread: s/run (train img/
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
-from bnbench.datasets import ImageSplit, load_dataset
+from bnbench.datasets import load_dataset
 from bnbench.embedded import TABLES, embedded_truth_path
-from bnbench.spaces import get_space
-from bnbench.train.build_truth import fold_indices, pooled
-from bnbench.train.config import TrainConfig
-from bnbench.train.standalone import run_seed, train_network
+from bnbench.train.build_truth import BuildConfig, pooled, train_run
 from bnbench.truth import read_source
 
 
-def table_config(space: str) -> tuple[dict, TrainConfig, list[str]]:
-    """The embedded table's build metadata, its training config and its architectures (file order)."""
+def table_build(space: str) -> tuple[dict, BuildConfig, list[str]]:
+    """The embedded table's build metadata, its build config and its architectures (file order)."""
     table = read_source(embedded_truth_path(space), space=space)
     truth = table.truth(table.specs()[0], source="embedded")
-    meta = truth.meta
     archs = table.arch_specs_of(truth.archs) if table.arch_specs is not None else list(truth.archs)
-    return meta, TrainConfig.from_dict(meta["config"]["train"]), archs
+    return truth.meta, BuildConfig.from_dict(truth.meta["config"]), archs
 
 
 def cost(space_name: str, n_archs: int) -> str:
-    meta, cfg, archs = table_config(space_name)
-    build = meta["config"]
-    data = load_dataset(build["dataset"], None)
+    meta, build, archs = table_build(space_name)
+    data = load_dataset(build.dataset, None)
     full = pooled(data)
-    train_idx, test_idx = fold_indices(full.y.numpy(), build["folds"], 0)[0]
-    tr, te = ImageSplit(full.x[train_idx], full.y[train_idx]), ImageSplit(full.x[test_idx], full.y[test_idx])
-    space = get_space(space_name)
-    seconds = []
-    for arch in archs[:n_archs]:
-        ops = space.parse(arch)
-        start = time.perf_counter()
-        train_network(ops, tr, te, cfg, data.mean, data.std, data.augment, data.num_classes, run_seed(0, *ops, 0))
-        seconds.append(time.perf_counter() - start)
-    per_run = sum(seconds) / len(seconds)
-    runs_per_arch = len(build["seeds"]) * build["folds"]
-    images = len(tr) * cfg.train_fraction * cfg.epochs
+    runs = [train_run(build, data, full, arch, seed=0, fold=0) for arch in archs[:n_archs]]
+    per_run = sum(r["seconds"] for r in runs) / len(runs)
+    images = sum(r["train_images"] for r in runs) / len(runs) * build.train.epochs
+    runs_per_arch = len(build.seeds) * build.folds
+    cfg = build.train
     return (f"{space_name:9s} {cfg.channels}/{cfg.cells} res {cfg.resolution or 'native'} {cfg.epochs} ep: "
             f"{per_run:6.1f} s/run ({images / per_run:5.0f} train img/s), {runs_per_arch} runs/arch -> "
             f"{per_run * runs_per_arch:6.1f} s/arch, table of {len(archs)} archs {per_run * runs_per_arch * len(archs) / 3600:4.1f} "

@@ -112,3 +112,14 @@ def test_truth_build_cli_passes_space_options_and_refuses_unknown_ones(tmp_path,
     assert main(["truth", "build", "--space", "darts", "--space-option", "no_such=1", "--out", str(tmp_path / "u.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert "no_such" in err and "\n" not in err
+
+
+@pytest.mark.parametrize("space", ["nb101", "darts", "mobilenet"])
+def test_an_embedded_table_header_gives_back_its_build_config_and_key(space):
+    from bnbench.embedded import embedded_truth_path
+
+    table = read_source(embedded_truth_path(space), space=space)
+    meta = table.truth(table.specs()[0], source="embedded").meta
+    cfg = BuildConfig.from_dict(meta["config"])
+    # tables built before --test-fraction existed record no test_fraction: they evaluated whole folds
+    assert cfg.key() == meta["config_key"] and cfg.to_dict() == {"test_fraction": 1.0, **meta["config"], "seeds": cfg.seeds}

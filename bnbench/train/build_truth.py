@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from bnbench.datasets import Dataset, ImageSplit, load_dataset
 from bnbench.datasets.sampling import stratified_subset
+from bnbench.errors import BnbenchError
 from bnbench.spaces import get_space
 from bnbench.train.config import TrainConfig
 from bnbench.train.standalone import run_seed, train_network
@@ -51,14 +52,10 @@ class BuildConfig:
 
     def __post_init__(self) -> None:
         if self.dataset == "cifar10":
-            from bnbench.errors import BnbenchError
-
             raise BnbenchError("truth build --dataset cifar10: the cifar10 setting has no validation split, and its "
                                "k-fold truth would pool the 10k test images; use --dataset cifar10-valid (the 50k "
                                "training images)")
         if not 0.0 < self.test_fraction <= 1.0:
-            from bnbench.errors import BnbenchError
-
             raise BnbenchError(f"test_fraction {self.test_fraction}: expected a value in (0, 1]")
 
     def key(self) -> str:
@@ -71,6 +68,12 @@ class BuildConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "BuildConfig":
+        """The config of :meth:`to_dict` output, e.g. a built table's header ``config``."""
+        data = dict(data)
+        return cls(**{**data, "seeds": tuple(data["seeds"]), "train": TrainConfig.from_dict(data["train"])})
 
 
 def pooled(dataset: Dataset) -> ImageSplit:
@@ -92,24 +95,34 @@ def _init_worker(cfg: BuildConfig, data_dir: str | None) -> None:
     _WORKER.update(cfg=cfg, data=dataset, all=pooled(dataset))
 
 
-def _run(task: tuple[str, int, int]) -> dict:
-    """Train one (arch, seed, fold) run in a worker and return its record."""
-    arch, seed, fold = task
-    cfg, data, full = _WORKER["cfg"], _WORKER["data"], _WORKER["all"]
-    space = get_space(cfg.space)
-    ops = space.parse(arch)
-    train_idx, test_idx = fold_indices(full.y.numpy(), cfg.folds, seed)[fold]
+def run_split(cfg: BuildConfig, full: ImageSplit, seed: int, fold: int) -> tuple[ImageSplit, ImageSplit]:
+    """The (training, held-out) images of run ``(seed, fold)``: fold ``fold`` of the stratified ``cfg.folds``-fold
+    split of ``full`` shuffled with ``seed`` is held out; ``cfg.train.train_fraction`` / ``cfg.test_fraction`` < 1
+    keep a class-stratified subset of the training folds / the held-out fold (drawn from ``(seed, fold)``)."""
     labels = full.y.numpy()
-    if cfg.train.train_fraction < 1:  # a stratified subset of the training folds
+    train_idx, test_idx = fold_indices(labels, cfg.folds, seed)[fold]
+    if cfg.train.train_fraction < 1:
         train_idx = train_idx[stratified_subset(labels[train_idx], cfg.train.train_fraction, [seed, fold, 1])]
-    if cfg.test_fraction < 1:  # a stratified subset of the held-out fold (never a training image)
+    if cfg.test_fraction < 1:  # never a training image: the subset is drawn from the held-out fold
         test_idx = test_idx[stratified_subset(labels[test_idx], cfg.test_fraction, [seed, fold, 2])]
-    tr = ImageSplit(full.x[train_idx], full.y[train_idx])
-    te = ImageSplit(full.x[test_idx], full.y[test_idx])
+    return ImageSplit(full.x[train_idx], full.y[train_idx]), ImageSplit(full.x[test_idx], full.y[test_idx])
+
+
+def train_run(cfg: BuildConfig, data: Dataset, full: ImageSplit, arch: str, seed: int, fold: int) -> dict:
+    """Train one (arch, seed, fold) run of the build from scratch and return its record: held-out accuracy (%),
+    wall seconds of training and evaluation, training images, and the config key it belongs to."""
+    ops = get_space(cfg.space).parse(arch)
+    tr, te = run_split(cfg, full, seed, fold)
     start = time.perf_counter()
     acc = train_network(ops, tr, te, cfg.train, data.mean, data.std, data.augment, data.num_classes,
                         run_seed(seed, *ops, fold))
-    return {"arch": arch, "seed": seed, "fold": fold, "acc": acc, "seconds": time.perf_counter() - start, "key": cfg.key()}
+    return {"arch": arch, "seed": seed, "fold": fold, "acc": acc, "seconds": time.perf_counter() - start,
+            "train_images": len(tr), "key": cfg.key()}
+
+
+def _run(task: tuple[str, int, int]) -> dict:
+    """Train one (arch, seed, fold) run in a worker (:func:`train_run`)."""
+    return train_run(_WORKER["cfg"], _WORKER["data"], _WORKER["all"], *task)
 
 
 def read_runs(path: Path, key: str) -> dict[tuple[str, int, int], dict]:
