@@ -41,7 +41,7 @@ class RunOptions:
     truth_split: str = "valid"
     truth_metric: str = "accuracy"
     truth_epochs: int | None = None
-    indicators: str = "bn,supernet_acc,params"
+    indicators: str = "bn,composite,supernet_acc"  # + the structural baselines (experiment.with_baselines)
     sample_archs: int | None = None
     seed: int = 0
     supernet: str | None = None
@@ -75,6 +75,11 @@ def train_config(name: str, seed: int, space: str | None = None, **overrides: An
 
 
 def load_ground_truth(opts: RunOptions, name: str):
+    """The run's :class:`~bnbench.truth.ground.GroundTruth` (see :func:`load_truth_and_table`)."""
+    return load_truth_and_table(opts, name)[0]
+
+
+def load_truth_and_table(opts: RunOptions, name: str):
     """The truth named by --benchmark (any supported kind) or the embedded table.
 
     Without --truth-epochs the budget is 200 epochs; a benchmark source without a 200-epoch value is refused
@@ -103,7 +108,7 @@ def load_ground_truth(opts: RunOptions, name: str):
     truth = truth.canonical_order()  # samples never depend on the file's row order
     if not opts.benchmark:
         truth.source = f"embedded:{Path(path).name}"
-    return truth
+    return truth, table
 
 
 def net_spec(name: str, truth=None) -> NetSpec:
@@ -371,14 +376,19 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
     out = Path(opts.out)
     space = get_space(opts.space)
     name = dataset_name(opts)
-    truth = load_ground_truth(opts, name)
+    truth, table = load_truth_and_table(opts, name)
     cfg = train_config(name, opts.seed, **{"space": opts.space, **cfg_overrides})
     if scores_csv:
         indicators, ops, scores = read_scores_csv(scores_csv, space, opts.indicators or None)
         truth_values = truth.lookup([space.truth_key(o) for o in ops])
         network, train_seconds = net_spec(name, truth), 0.0
+        baselines = with_baselines(indicators)[len(indicators):]
+        if baselines:  # data-free: computed here for the reference rows
+            base_ctx = ScoringContext(space=space, network=network, seed=opts.seed, progress=False)
+            scores.update(score_indicators(baselines, ops, base_ctx, None, {}))
+            indicators = indicators + baselines
     else:
-        indicators = parse_list(opts.indicators)
+        indicators = with_baselines(parse_list(opts.indicators))
         ops, truth_values = select_archs(space, truth, opts.sample_archs, opts.seed)
         ctx = build_context(opts, indicators, name, truth, cfg, out)
         ctx.space = space
@@ -388,6 +398,10 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
         network, train_seconds = ctx.network, (ctx.supernet.train_seconds if ctx.supernet else 0.0)
     results = assemble_results(opts, name, cfg, truth, space, indicators, ops, scores, truth_values, network)
     results["config"]["scores_csv"] = scores_csv
+    from bnbench.truth.ceiling import ceiling
+
+    results["ceiling"] = ceiling(truth, table, [space.truth_key(o) for o in ops], opts.benchmark,
+                                 n_boot=opts.n_boot, seed=opts.seed)
     results["evaluation_images"] = (
         {"note": f"scores read from {scores_csv}: the images they were computed on are not recorded there "
                  "(`bnbench score` prints them)"} if scores_csv else
@@ -398,6 +412,16 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
     df = scores_frame(space, ops, scores, truth_values)
     write_report(out, results, df, "truth", {i.name: i.higher_is_better for i in indicators})
     return results
+
+
+def with_baselines(indicators: list) -> list:
+    """``indicators`` followed by the structural baselines (:data:`~bnbench.indicators.cost.STRUCTURAL_BASELINES`)
+    not already among them: every table carries them as reference rows."""
+    from bnbench.indicators import get
+    from bnbench.indicators.cost import STRUCTURAL_BASELINES
+
+    names = {i.name for i in indicators}
+    return list(indicators) + [get(n) for n in STRUCTURAL_BASELINES if n not in names]
 
 
 def isomorphism_classes(space, truth, ops) -> tuple[list, list]:
@@ -419,6 +443,8 @@ def assemble_results(opts: RunOptions, name: str, cfg: TrainConfig, truth, space
                      truth_values, network: NetSpec) -> dict:
     """The results.json document: config, seeds, versions, ground truth and per-indicator statistics."""
     from bnbench.correlation import correlate
+    from bnbench.indicators.cost import STRUCTURAL_BASELINES
+    from bnbench.structural import beyond_structure
     from bnbench.utils.env import package_versions
 
     groups, keys = isomorphism_classes(space, truth, ops)
@@ -433,10 +459,17 @@ def assemble_results(opts: RunOptions, name: str, cfg: TrainConfig, truth, space
                          "meta": truth.meta},
         "indicators": {},
     }
+    params = scores["params"][0] if "params" in scores else None
+    strata, strata_label = space.structure_strata(ops, params) if params is not None else (None, None)
     for ind in indicators:
         values, seconds = scores[ind.name]
         stats = correlate(values, truth_values, higher_is_better=ind.higher_is_better, groups=groups, keys=keys,
                           n_boot=opts.n_boot, seed=opts.seed)
-        results["indicators"][ind.name] = {"direction": ind.direction, "time_s": seconds,
-                                           "time_per_arch_s": seconds / max(len(ops), 1), **stats}
+        entry = {"direction": ind.direction, "baseline": ind.name in STRUCTURAL_BASELINES, "time_s": seconds,
+                 "time_per_arch_s": seconds / max(len(ops), 1), **stats}
+        if params is not None:
+            entry["beyond_structure"] = beyond_structure(values, truth_values, params, strata, strata_label,
+                                                         higher_is_better=ind.higher_is_better, n_boot=opts.n_boot,
+                                                         seed=opts.seed)
+        results["indicators"][ind.name] = entry
     return results

@@ -21,4 +21,5 @@ def test_correlate_runs_on_the_embedded_table_of_every_space(space, tmp_path, ca
     truth = results["ground_truth"]
     assert truth["source"] == f"embedded:{TABLES[space]}" and truth["n"] == 8, truth
     assert truth["meta"]["source"] == "bnbench truth build" and truth["meta"]["space"] == space
-    assert set(results["indicators"]) == {"bn", "params"}
+    assert set(results["indicators"]) == {"bn", "params", "flops", "convs"}  # + the structural baselines
+    assert results["indicators"]["flops"]["baseline"] and not results["indicators"]["bn"]["baseline"]

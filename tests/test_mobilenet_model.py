@@ -124,7 +124,8 @@ def test_bn_score_reads_each_chosen_blocks_projection_bn():
 
 def test_bn_only_training_trains_only_projection_bns(one_thread):
     digits = load_dataset("digits", train_fraction=0.2, seed=0)
-    cfg = TrainConfig(dataset="digits", space="mobilenet", channels=4, cells=1, epochs=1, batch_size=32, seed=0)
+    cfg = TrainConfig(dataset="digits", space="mobilenet", channels=4, cells=1, epochs=1, batch_size=32, seed=0,
+                      bn_scope="last")
     torch.manual_seed(cfg.seed)
     before = SPACE.supernet(cfg.build_options(), num_classes=10, in_channels=1).state_dict()
     after = train_supernet(cfg, digits, progress=False).model.state_dict()

@@ -56,7 +56,7 @@ def test_fairness_study_end_to_end_and_resume(tmp_path, monkeypatch):
     truth = fake_truth(tmp_path / "nb201-v1_1-cifar10-valid-200ep.csv")
     out = tmp_path / "study"
     argv = ["study", "fairness", "--data-dir", str(root), "--benchmark", str(truth), "--device", "cpu",
-            "--sample-archs", "30", "--checkpoints", "1,2", "--top", "5", "--bootstrap", "50", "--out", str(out),
+            "--sample-archs", "30", "--checkpoints", "0,1,2", "--top", "5", "--bootstrap", "50", "--out", str(out),
             "--channels", "4", "--cells", "1", "--resolution", "8", "--batch-size", "16", "--calib-batches", "2",
             "--val-images", "40", "--mc-batches", "2", "--mc-batch-size", "16", "--probe-images", "24",
             "--ntk-samples", "8", "--curve-indicators", "bn,params,supernet_acc", "--no-progress"]
@@ -64,13 +64,19 @@ def test_fairness_study_end_to_end_and_resume(tmp_path, monkeypatch):
     results = json.loads((out / "results.json").read_text())
     assert set(results["runs"]) == {"original-bn", "fair-bn", "original-full"}
     assert results["samples"] == {"selection": 30, "report": 30}
-    assert sorted(results["runs"]["original-full"]["epochs"]) == ["1", "2"]
+    assert sorted(results["runs"]["original-full"]["epochs"]) == ["0", "1", "2"]  # 0: the initialised supernet
     assert list(results["runs"]["fair-bn"]["epochs"]) == ["2"]
     full = results["runs"]["original-full"]["epochs"]
     assert set(full["1"]["indicators"]) == {"bn", "params", "supernet_acc"} and "composite" in full["2"]["indicators"]
+    assert "composite" in full["0"]["indicators"] and full["0"]["train_s"] == 0.0  # epoch 0 scores everything
+    initial = results["runs"]["original-bn"]["epochs"]["0"]["indicators"]["bn"]  # untrained: every |gamma| is 1
+    assert initial["kendall_tau"] is not None
     final = results["runs"]["fair-bn"]["epochs"]["2"]["indicators"]
     assert set(final) == {"bn", "composite", "expressivity", "trainability", "uncertainty", "feature_rank", "params",
-                          "supernet_acc"}
+                          "supernet_acc", "flops", "convs"}  # + the structural baselines
+    assert final["convs"]["baseline"] and not final["bn"]["baseline"]
+    assert final["params"]["beyond_structure"]["partial_tau_given_params"]["partial_tau"] is None
+    assert final["bn"]["beyond_structure"]["within_strata"]["strata"] == "number of convolutions in the cell"
     assert final["params"]["kendall_tau"] is not None and final["params"]["kendall_tau_ci"] is not None
     assert final["composite"]["degenerate"] >= final["expressivity"]["degenerate"]
     for run in ("original-bn", "fair-bn"):
@@ -79,7 +85,7 @@ def test_fairness_study_end_to_end_and_resume(tmp_path, monkeypatch):
     freqs = results["runs"]["original-bn"]["top_ops"]
     assert set(freqs) == set(final) | {"truth"} and sum(freqs["truth"].values()) == pytest.approx(1)
     report = (out / "report.md").read_text()
-    for part in ("## What the measurement shows", "**Fairness.**", "**BN-only vs full training**", "## 1.", "## 2.",
+    for part in ("## What the measurement shows", "**Fairness.**", "beyond structure", "Ceiling", "**BN-only vs full training**", "## 1.", "## 2.",
                  "## 3.", "## 4.", "tau_bars.png", "curve.png", "top_ops_fair-bn.png"):
         assert part in report
     for png in ("tau_bars.png", "curve.png", "top_ops_original-bn.png", "top_ops_fair-bn.png"):
@@ -104,8 +110,9 @@ def test_snapshots_resume_from_the_run_checkpoint(tmp_path):
 
     data = load_dataset("digits", train_fraction=0.2, seed=0)
     cfg = TrainConfig(dataset="digits", channels=4, cells=1, epochs=2, batch_size=32, train_fraction=0.2)
-    snaps = ensure_snapshots(cfg, data, tmp_path / "run", [1, 2], progress=False)
-    assert snaps == {e: snapshot_path(tmp_path / "run", e) for e in (1, 2)}
+    snaps = ensure_snapshots(cfg, data, tmp_path / "run", [0, 1, 2], progress=False)
+    assert snaps == {e: snapshot_path(tmp_path / "run", e) for e in (0, 1, 2)}
+    assert load_supernet(snaps[0], data).resumed_from == 0
     straight = train_supernet(cfg, data, progress=False).model
     resumed = load_supernet(snaps[2], data).model
     assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in straight.state_dict().items())
@@ -144,3 +151,6 @@ def test_findings_are_computed_from_the_numbers():
     assert "1.2x, which does not support" in slow and "keeps its ranking" in slow
     never = "\n".join(findings(_results([(10, 0.2), (20, 0.2)], [(12, 0.5), (24, 0.5)])))
     assert "BN-only training never reaches 0.480" in never
+    untrained = "\n".join(findings(_results([(0, 0.50), (10, 0.45)], [(0, 0.50), (100, 0.40)])))
+    assert "best tau 0.500 is already reached by the untrained supernet (epoch 0)" in untrained
+    assert "the speed-up claim does not apply" in untrained

@@ -28,7 +28,7 @@ def snapshot(model):
 
 
 def test_bn_only_training_freezes_everything_but_op_bn_affine(digits):
-    cfg = tiny()
+    cfg = tiny(bn_scope="last")
     torch.manual_seed(cfg.seed)
     from bnbench.train.supernet import build_supernet
 
@@ -42,6 +42,36 @@ def test_bn_only_training_freezes_everything_but_op_bn_affine(digits):
     moved = {k for k in before if "running" not in k and "num_batches" not in k and not torch.equal(before[k], after[k])}
     assert moved and moved <= trainable
     assert any("weight" in k for k in moved)
+
+
+@pytest.mark.parametrize("scope", ["all+classifier", "last+classifier", "all"])
+def test_bn_scopes_train_what_they_name(digits, scope):
+    from bnbench.train.supernet import build_supernet
+
+    cfg = tiny(bn_scope=scope, epochs=1)
+    before = snapshot(build_supernet(cfg, digits))
+    after = snapshot(train_supernet(cfg, digits, progress=False).model)
+    moved = {k for k in before if "running" not in k and "num_batches" not in k and not torch.equal(before[k], after[k])}
+    assert ("classifier.weight" in moved) == scope.endswith("+classifier")
+    assert ("lastact.0.weight" in moved) == scope.startswith("all")  # the head BN lies outside every op slot
+    model = build_supernet(cfg, digits)
+    convs = {f"{n}.weight" for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)}
+    assert convs and not moved & convs  # convolutions stay frozen
+    assert TrainConfig().bn_scope == "all+classifier"  # the default (a documented deviation from BN-NAS)
+
+
+def test_epoch_zero_is_the_initialised_supernet(digits, tmp_path):
+    from bnbench.train.supernet import build_supernet, load_supernet
+
+    cfg = tiny(epochs=0)
+    result = train_supernet(cfg, digits, tmp_path, progress=False)
+    assert result.history == [] and result.train_seconds == 0.0
+    init = snapshot(build_supernet(cfg, digits))
+    assert all(torch.equal(init[k], v) for k, v in snapshot(result.model).items())
+    loaded = load_supernet(tmp_path / "supernet.pt", digits)  # kept as a checkpoint for reuse
+    assert loaded.resumed_from == 0 and loaded.config.epochs == 0
+    with pytest.raises(BnbenchError, match="epochs -1"):
+        tiny(epochs=-1)
 
 
 def test_full_training_moves_convolutions(digits):

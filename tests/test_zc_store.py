@@ -92,7 +92,8 @@ def test_cli_correlate_with_proxies_writes_heatmap(tmp_path, capsys):
     assert (out / "indicator_correlations.png").stat().st_size > 0
     assert "indicator_correlations.png" in (out / "report.md").read_text()
     assert len((out / FILENAME).read_text().splitlines()) == 3 * 8
-    assert list(pd.read_csv(out / "scores.csv").columns) == ["arch", "truth", "synflow", "nwot", "te_ntk", "params"]
+    assert list(pd.read_csv(out / "scores.csv").columns) == ["arch", "truth", "synflow", "nwot", "te_ntk", "params", "flops",
+                                                            "convs"]
 
 
 def test_cli_rejects_bad_jobs(tmp_path, capsys):

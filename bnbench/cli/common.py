@@ -51,7 +51,10 @@ def add_truth(p: argparse.ArgumentParser) -> None:
 def add_training(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("supernet training (EcoNAS-style reductions)")
     g.add_argument("--train-mode", choices=TRAIN_MODES, default="bn", help="bn: BatchNorm-only; full: all parameters")
-    g.add_argument("--bn-scope", choices=BN_SCOPES, default="last", help="BN-only: each op's last BN, or every BN")
+    g.add_argument("--bn-scope", choices=BN_SCOPES, default=None,
+                   help="BN-only: which affine parameters learn: 'last' (each op's last BN, classifier frozen: faithful "
+                        "BN-NAS), 'all' (every BN), either '+classifier' (also the linear classifier; default "
+                        "all+classifier, since with a frozen classifier the SPOS loss stays at chance)")
     g.add_argument("--bn-every-op", action="store_true", dest="bn_every_op",
                    help="fairness mode: a trainable BN on every candidate op, parameter-free ones included")
     g.add_argument("--fair", action="store_true", dest="fair_alias", help=argparse.SUPPRESS)  # deprecated alias
@@ -73,7 +76,9 @@ def add_training(p: argparse.ArgumentParser) -> None:
 def add_scoring(p: argparse.ArgumentParser, default: str | None) -> None:
     g = p.add_argument_group("indicators")
     g.add_argument("--indicators", default=default, required=default is None,
-                   help="comma-separated indicator names (see `bnbench indicators`)")
+                   help="comma-separated indicator names (see `bnbench indicators`)"
+                        + (f"; default {default}" if default else "")
+                        + "; correlate always adds the structural baselines params, flops and convs as reference rows")
     add_scoring_options(g)
     g.add_argument("--seed", type=int, default=0, help="seed of sampling, training and scoring (default: 0)")
     g.add_argument("--no-progress", action="store_true", help="hide progress bars")

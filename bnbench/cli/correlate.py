@@ -6,7 +6,7 @@ import argparse
 
 from bnbench.cli import common
 
-DEFAULT_INDICATORS = "bn,supernet_acc,params"
+DEFAULT_INDICATORS = "bn,composite,supernet_acc"  # + the structural baselines params, flops, convs
 
 
 def register(sub) -> None:

@@ -12,8 +12,8 @@ def _ints(text: str) -> tuple[int, ...]:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers like 1,2,5,10") from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected positive integers")
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected epochs >= 0 (0: the initialised supernet)")
     return values
 
 
@@ -37,11 +37,12 @@ def register(sub) -> None:
     g.add_argument("--sample-archs", type=int, default=1000, help="cells per sample (default: 1000)")
     g.add_argument("--samples", type=int, choices=(1, 2), default=2,
                    help="2: choose the composite's weights on one sample, report on a disjoint second (default)")
-    g.add_argument("--checkpoints", type=_ints, default=(1, 2, 5, 10), help="epochs scored (default: 1,2,5,10)")
+    g.add_argument("--checkpoints", type=_ints, default=(0, 1, 2, 5, 10),
+                   help="epochs scored, 0 = the initialised supernet (default: 0,1,2,5,10)")
     g.add_argument("--curve-modes", type=_names, default=("bn", "full"), help="training curves: bn,full (default)")
     g.add_argument("--curve-indicators", type=_names, default=None,
                    help="indicators scored at the curves' earlier checkpoints (default: all; the last checkpoint "
-                        "always scores all)")
+                        "and epoch 0 always score all)")
     g.add_argument("--indicators", type=_names, default=DEFAULT_INDICATORS,
                    help="default: " + ",".join(DEFAULT_INDICATORS))
     g.add_argument("--top", type=int, default=50, help="top cells whose op frequencies are compared (default: 50)")

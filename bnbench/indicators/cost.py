@@ -9,6 +9,7 @@ on the graph), for the stand-alone network the ground truth was measured on (``c
 * ``flops``: floating-point operations of one forward pass of one image, in millions, counted by torch's
   own ``FlopCounterMode``: **2 FLOPs per multiply-accumulate** of the convolutions and the classifier's
   matrix product (pooling, BN, additions and bias additions count 0).
+* ``convs``: the number of convolutional ops chosen (see each space's ``conv_ops``).
 * ``macs``: **multiply-accumulates** of one forward pass of one image, in millions: the benchmark's
   convention. NB201's reported "flops" (``get_cost_info(...)['flops']``, computed by its
   ``utils/flop_benchmark.get_model_infos``) are these: per convolution ``k_h k_w C_in/groups C_out H_out
@@ -27,6 +28,9 @@ import numpy as np
 
 from bnbench.errors import BnbenchError
 from bnbench.indicators.registry import ScoringContext, register
+
+# Reference rows of every correlate table (issue 13): what a proxy must beat to know more than structure.
+STRUCTURAL_BASELINES = ("params", "flops", "convs")
 
 
 def network_cost(archs: np.ndarray, ctx: ScoringContext, what: str) -> np.ndarray:
@@ -54,3 +58,13 @@ def flops(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
           summary="multiply-accumulates of one forward pass (M): what NB201 reports as 'flops'")
 def macs(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
     return network_cost(archs, ctx, "macs")
+
+
+@register("convs", higher_is_better=True,
+          summary="number of convolutional ops the architecture chooses (NB201: conv edges of the cell, 0-6)")
+def convs(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
+    """Structural baseline: ``space.conv_ops`` (NB201 / DARTS / NB101: convolution ops of the cell(s); MobileNet:
+    MBConv blocks). A ranking by it is the "convolution counter" every supernet indicator must beat."""
+    if ctx.space is None:
+        raise BnbenchError("convs: the scoring context names no search space")
+    return np.asarray(ctx.space.conv_ops(archs), dtype=np.float64)

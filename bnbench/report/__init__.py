@@ -12,7 +12,7 @@ import pandas as pd
 from ..utils.io import atomic_write_text
 from .jsonable import to_jsonable, write_results_json
 from .markdown import render_markdown, write_markdown
-from .plots import correlation_heatmap, scatter_plots
+from .plots import correlation_heatmap, scatter_plots, tau_chart
 from .table import format_table
 
 __all__ = ["format_table", "render_markdown", "scatter_plots", "to_jsonable", "write_markdown", "write_report",
@@ -34,7 +34,10 @@ def write_report(out_dir: str | os.PathLike, results: dict[str, Any], df: pd.Dat
     paths = {"results.json": write_results_json(out_dir / "results.json", results),
              "scores.csv": atomic_write_text(out_dir / "scores.csv", df.to_csv(index=_keep_index(df)))}
     heatmap = correlation_heatmap(out_dir, df, truth_col, indicators)
-    paths["report.md"] = write_markdown(out_dir, results, figures, heatmap)
+    taus = tau_chart(out_dir, results)
+    paths["report.md"] = write_markdown(out_dir, results, figures, heatmap, taus)
+    if taus:
+        paths[taus] = out_dir / taus
     if heatmap:
         paths[heatmap] = out_dir / heatmap
     paths.update({filename: out_dir / filename for filename in figures.values()})

@@ -9,19 +9,21 @@ from typing import Any
 
 from ..utils.io import atomic_write_text
 from .jsonable import to_jsonable
-from .table import ci_label, headers, status_notes, table_rows
+from .table import ci_label, headers, status_notes, strata_label, table_rows
 
 
 def write_markdown(out_dir: str | os.PathLike, results: dict[str, Any], figures: dict[str, str],
-                   heatmap: str | None = None) -> Path:
+                   heatmap: str | None = None, taus: str | None = None) -> Path:
     """Write ``out_dir/report.md``; ``figures`` maps indicator name -> image path relative to ``out_dir``;
-    ``heatmap`` is the indicator-by-indicator correlation image, if any."""
-    return atomic_write_text(Path(out_dir) / "report.md", render_markdown(results, figures, heatmap))
+    ``heatmap`` is the indicator-by-indicator correlation image and ``taus`` the tau chart, if any."""
+    return atomic_write_text(Path(out_dir) / "report.md", render_markdown(results, figures, heatmap, taus))
 
 
-def render_markdown(results: dict[str, Any], figures: dict[str, str], heatmap: str | None = None) -> str:
+def render_markdown(results: dict[str, Any], figures: dict[str, str], heatmap: str | None = None,
+                    taus: str | None = None) -> str:
     """The report as Markdown text."""
-    parts = [_header(results), _ground_truth(results), _images(results), _results(results), _notes(results), _heatmap(heatmap),
+    parts = [_header(results), _ground_truth(results), _images(results), _results(results), _ceiling(results, taus),
+             _notes(results), _heatmap(heatmap),
              _figures(figures),
              _json_section("Configuration", results.get("config")), _json_section("Seeds", results.get("seeds")),
              _versions(results.get("versions")), _json_section("Timings", results.get("timings"))]
@@ -86,9 +88,31 @@ def _results(results: dict[str, Any]) -> str:
             "(score, truth) pairs (seeds below). "
             "Top-k precision: share of the indicator's top 10% that is in the truth's top 10%. "
             "Unique tau: Kendall tau over one representative per isomorphism class. "
+            "Partial tau given params: Kendall's partial tau (t_xy - t_xz t_yz) / sqrt((1 - t_xz^2)(1 - t_yz^2)) "
+            "with z the parameter count (Kendall 1942), what the indicator knows beyond counting parameters; "
+            f"tau within strata: pair-weighted mean Kendall tau within groups of equal {strata_label(results) or 'structure'}"
+            " (number of groups used in parentheses). Rows marked (baseline) are the structural reference rows. "
             "n counts the architectures used (dropped NaN scores and non-finite truth values in parentheses; "
             "infinite scores are kept, ranked first or last).")
     return "## Results\n\n" + markdown_table(headers(results), rows) + "\n\n" + text
+
+
+def _ceiling(results: dict[str, Any], taus: str | None) -> str:
+    """The ceiling (tau between two independent measurements of the truth) and the tau chart."""
+    c = results.get("ceiling")
+    lines = ["## Ceiling", ""]
+    if c:
+        ci = c.get("ci")
+        lines.append(f"Kendall tau between two independent measurements of the truth: **{c['kendall_tau']:.3f}**"
+                     + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "") + f" (n = {c['n']}): {c['description']} "
+                     f"({c['source']}). No indicator can be expected to rank this truth better.")
+    else:
+        lines.append("No independent second measurement of this truth is available, so no ceiling is drawn "
+                     "(bnbench-built tables give one from their seeds; NB201 cifar10-valid from a NATS-Bench CSV "
+                     "beside the benchmark file).")
+    if taus:
+        lines += ["", f"![Kendall tau of every indicator, with the ceiling]({taus})"]
+    return "\n".join(lines)
 
 
 def _notes(results: dict[str, Any]) -> str:

@@ -116,3 +116,43 @@ def _unique_filename(name: str, taken: set[str]) -> str:
     while filename in taken:
         filename, k = f"{stem}_{k}.png", k + 1
     return filename
+
+
+TAU_CHART = "taus.png"
+
+
+def tau_chart(out_dir: str | os.PathLike, results: dict) -> str | None:
+    """``taus.png``: Kendall tau of every indicator with its bootstrap interval (structural baselines in grey),
+    the partial tau given params as a second marker, and the ceiling (``results["ceiling"]``: tau between two
+    independent measurements of the truth) as a dashed line. None when no indicator has a tau."""
+    rows = [(name, ind) for name, ind in (results.get("indicators") or {}).items() if ind.get("kendall_tau") is not None]
+    if not rows:
+        return None
+    fig = Figure(figsize=(max(5.0, 0.55 * len(rows) + 2.0), 4.0), dpi=110)
+    ax = fig.add_subplot()
+    for i, (name, ind) in enumerate(rows):
+        colour = "0.55" if ind.get("baseline") else "C0"
+        tau, ci = ind["kendall_tau"], ind.get("kendall_tau_ci")
+        err = [[max(tau - ci[0], 0.0)], [max(ci[1] - tau, 0.0)]] if ci else None  # a percentile CI may miss tau
+        ax.errorbar([i], [tau], yerr=err, fmt="o", color=colour, capsize=3,
+                    label="Kendall tau [CI]" if i == 0 else None)
+        partial = ((ind.get("beyond_structure") or {}).get("partial_tau_given_params") or {}).get("partial_tau")
+        if partial is not None:
+            ax.plot([i + 0.2], [partial], "x", color="C3", label="partial tau given params" if i == 0 else None)
+    ceiling = results.get("ceiling")
+    if ceiling and ceiling.get("kendall_tau") is not None:
+        ax.axhline(ceiling["kendall_tau"], color="C2", linestyle="--",
+                   label=f"ceiling {ceiling['kendall_tau']:.2f} (two independent truths)")
+    ax.axhline(0.0, color="0.3", linewidth=0.8)
+    ax.set_xticks(range(len(rows)))
+    ax.set_xticklabels([name + ("\n(baseline)" if ind.get("baseline") else "") for name, ind in rows],
+                       rotation=45 if len(rows) > 6 else 0, ha="right" if len(rows) > 6 else "center", fontsize=8)
+    ax.set_ylabel("Kendall tau vs ground truth")
+    ax.set_ylim(min(-0.2, ax.get_ylim()[0]), 1.0)
+    ax.grid(True, axis="y", alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    atomic_write(Path(out_dir) / TAU_CHART, lambda fh: FigureCanvasAgg(fig).print_png(fh), mode="wb")
+    return TAU_CHART

@@ -16,7 +16,8 @@ def ci_label(results: dict[str, Any]) -> str:
 def headers(results: dict[str, Any]) -> list[str]:
     ci = ci_label(results)
     return ["indicator", "direction", "n", f"Kendall tau [{ci}]", f"Spearman rho [{ci}]",
-            f"top-{TOPK_KEY} precision", "unique tau", "time (s)"]
+            f"top-{TOPK_KEY} precision", "unique tau", f"partial tau given params [{ci}]", "tau within strata",
+            "time (s)"]
 
 
 def table_rows(results: dict[str, Any]) -> list[list[str]]:
@@ -24,12 +25,38 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, ind in results.get("indicators", {}).items():
         unique = ind.get("unique")
-        rows.append([str(name), str(ind.get("direction", "?")), _count(ind),
-                     _with_ci(ind, "kendall_tau"), _with_ci(ind, "spearman_rho"),
+        beyond = ind.get("beyond_structure") or {}
+        rows.append([str(name) + (" (baseline)" if ind.get("baseline") else ""), str(ind.get("direction", "?")),
+                     _count(ind), _with_ci(ind, "kendall_tau"), _with_ci(ind, "spearman_rho"),
                      _value(ind, (ind.get("topk_precision") or {}).get(TOPK_KEY)),
                      _value(unique, unique.get("kendall_tau")) if unique else "-",
+                     _partial(beyond.get("partial_tau_given_params")), _within(beyond.get("within_strata")),
                      _seconds(ind.get("time_s"))])
     return rows
+
+
+def _partial(stats: dict[str, Any] | None) -> str:
+    if not stats:
+        return "-"
+    if stats.get("partial_tau") is None:
+        return "n/a"
+    ci = stats.get("ci")
+    return _number(stats["partial_tau"]) + (f" [{_number(ci[0])}, {_number(ci[1])}]" if ci else "")
+
+
+def _within(stats: dict[str, Any] | None) -> str:
+    if not stats:
+        return "-"
+    return "n/a" if stats.get("mean_tau") is None else f"{_number(stats['mean_tau'])} ({stats['strata_used']})"
+
+
+def strata_label(results: dict[str, Any]) -> str | None:
+    """What the strata of the "tau within strata" column are (from the first indicator that has them)."""
+    for ind in results.get("indicators", {}).values():
+        within = (ind.get("beyond_structure") or {}).get("within_strata")
+        if within:
+            return within.get("strata")
+    return None
 
 
 def status_notes(results: dict[str, Any]) -> list[tuple[str, str]]:

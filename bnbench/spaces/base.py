@@ -239,6 +239,17 @@ class SearchSpace:
         """Stratum label of each architecture, for stratified evaluation samples (default: one stratum)."""
         return np.zeros(len(archs), dtype=np.int64)
 
+    def conv_ops(self, archs: np.ndarray) -> np.ndarray:
+        """Number of convolutional candidate ops each architecture chooses (the ``convs`` structural baseline)."""
+        raise NotImplementedError
+
+    def structure_strata(self, archs: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, str]:
+        """(label per architecture, what the labels are) for the tau within structural strata
+        (:mod:`bnbench.structural`): deciles of the parameter count ``params`` by default."""
+        from bnbench.structural import params_deciles
+
+        return params_deciles(params), "parameter-count decile"
+
     def choices(self, archs: np.ndarray) -> np.ndarray:
         """``(n, D)`` choice matrix, -1 where a decision is unused."""
         raise NotImplementedError

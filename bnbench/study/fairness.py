@@ -48,7 +48,7 @@ class FairnessConfig:
     run: RunOptions = field(default_factory=lambda: RunOptions(out="runs/fairness", indicators=",".join(DEFAULT_INDICATORS),
                                                                sample_archs=1000))
     samples: int = 2
-    checkpoints: tuple[int, ...] = (1, 2, 5, 10)
+    checkpoints: tuple[int, ...] = (0, 1, 2, 5, 10)  # 0: the initialised supernet (is training needed?)
     curve_modes: tuple[str, ...] = ("bn", "full")
     curve_indicators: tuple[str, ...] | None = None  # scored at the curve's earlier epochs (None: all)
     top: int = 50
@@ -73,7 +73,8 @@ def runs(cfg: FairnessConfig, dataset: str) -> dict[str, tuple[Any, list[int]]]:
 def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
     """Run (or resume) the study; writes results.json, report.md and figures to ``cfg.run.out``; returns the results."""
     from bnbench.datasets import load_dataset
-    from bnbench.experiment import dataset_name, isomorphism_classes, load_ground_truth, net_spec, score_indicators
+    from bnbench.experiment import dataset_name, isomorphism_classes, load_truth_and_table, net_spec, \
+        score_indicators, with_baselines
     from bnbench.spaces import get_space
     from bnbench.study.report import write_study_report
     from bnbench.study.snapshots import ensure_snapshots, train_seconds
@@ -85,8 +86,8 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
     if opts.sample_archs is None:
         raise BnbenchError("the fairness study needs a sample size (--sample-archs)")
     name, space = dataset_name(opts), get_space(opts.space)
-    truth = load_ground_truth(opts, name)
-    indicators = parse_list(opts.indicators)
+    truth, table = load_truth_and_table(opts, name)
+    indicators = with_baselines(parse_list(opts.indicators))  # params, flops, convs: structural reference rows
     first = sorted(indicators, key=lambda i: i.name != "composite")  # its terms then come from the engine's memo
     on_curve = [i for i in first if cfg.curve_indicators is None or i.name in cfg.curve_indicators]
     ops, values = np.asarray(space.parse_many(truth.arch_strings())), np.asarray(truth.values, dtype=float)
@@ -114,14 +115,19 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
              for run, (train, epochs) in plan.items()}
     report_ops, report_truth = samples["report"]
     groups, keys = isomorphism_classes(space, truth, report_ops)  # representatives: lowest benchmark index
+    from bnbench.truth.ceiling import ceiling
+
+    results["ceiling"] = ceiling(truth, table, [space.truth_key(o) for o in report_ops], opts.benchmark,
+                                 n_boot=opts.n_boot, seed=opts.seed)
+    structure = (space, report_ops)
     for run, (train, epochs) in plan.items():
         entry = results["runs"][run] = {"epochs": {}}
         for epoch in epochs:
-            which = first if epoch == epochs[-1] else on_curve
+            which = first if epoch in (0, epochs[-1]) else on_curve  # epoch 0: is training needed at all?
             scores = score(run, epoch, "report", which)
             entry["epochs"][epoch] = {"train_s": train_seconds(snaps[run][epoch]),
                                       "indicators": _judge([i for i in indicators if i in which], scores,
-                                                           report_truth, groups, keys, cfg)}
+                                                           report_truth, groups, keys, cfg, structure)}
         final = scores
         top_rows = {i.name: analysis.top_weights(final[i.name][0], i.higher_is_better, cfg.top) for i in indicators}
         top_rows["truth"] = analysis.top_weights(report_truth, True, cfg.top)
@@ -136,12 +142,27 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
     return results
 
 
-def _judge(indicators, scores: dict, truth: np.ndarray, groups, keys, cfg: FairnessConfig) -> dict[str, dict]:
-    """Per indicator: correlation statistics, scoring time and the count of worst-score (degenerate) cells
-    (for ``composite``: cells with a worst score in any of its scored terms)."""
+def _judge(indicators, scores: dict, truth: np.ndarray, groups, keys, cfg: FairnessConfig,
+           structure: tuple | None = None) -> dict[str, dict]:
+    """Per indicator: correlation statistics, scoring time, the count of worst-score (degenerate) cells
+    (for ``composite``: cells with a worst score in any of its scored terms), whether it is a structural
+    baseline and, where params were scored, what it knows beyond structure (:mod:`bnbench.structural`;
+    ``structure``: (space, the scored architectures))."""
+    from bnbench.indicators.cost import STRUCTURAL_BASELINES
+    from bnbench.structural import beyond_structure
+
     worst = {n: count_degenerate(n, s) for n, (s, _) in scores.items()}
     if "composite" in scores and set(TERMS) <= set(scores):
         worst["composite"] = int(np.any([scores[t][0] == WORST[t] for t in TERMS], axis=0).sum())
-    return {i.name: {**analysis.correlate_scores(i, scores[i.name][0], truth, groups, keys, cfg.run.n_boot,
-                                                 cfg.run.seed),
-                     "time_s": scores[i.name][1], "degenerate": worst[i.name]} for i in indicators}
+    params = scores["params"][0] if "params" in scores else None
+    strata = structure[0].structure_strata(structure[1], params) if structure and params is not None else None
+    out = {}
+    for i in indicators:
+        entry = {**analysis.correlate_scores(i, scores[i.name][0], truth, groups, keys, cfg.run.n_boot, cfg.run.seed),
+                 "time_s": scores[i.name][1], "degenerate": worst[i.name], "baseline": i.name in STRUCTURAL_BASELINES}
+        if strata is not None:
+            entry["beyond_structure"] = beyond_structure(scores[i.name][0], truth, params, *strata,
+                                                         higher_is_better=i.higher_is_better, n_boot=cfg.run.n_boot,
+                                                         seed=cfg.run.seed)
+        out[i.name] = entry
+    return out

@@ -110,6 +110,12 @@ def _speed_line(name: str, best: float, reach: dict[str, float | None], first: d
     if full is None:
         return (f"{name}: BN-only reaches tau {best - TOLERANCE:.3f} after {bn:.0f} s; full training never does "
                 "in the epochs scored: BN-only is better, not only faster.")
+    if bn == 0 or full == 0:
+        who = "the untrained supernet (epoch 0)" if bn == full == 0 else \
+            f"the untrained supernet (epoch 0), while {'full' if bn == 0 else 'BN-only'} training needs " \
+            f"{max(bn, full):.0f} s to come back to it"
+        return (f"{name}: best tau {best:.3f} is already reached by {who}: this ranking needs no training, so "
+                "the speed-up claim does not apply to it.")
     ratio = full / bn
     bound = " (both at their first checkpoint: a bound, not a measurement of the plateau)" \
         if bn == first["bn"] and full == first["full"] else ""

@@ -52,10 +52,11 @@ def render(results: dict, figures: dict[str, str]) -> str:
              "## 1. BN-only supernet: original space vs BN on every op",
              markdown_table(["indicator", *[f"{r} {s}" for r in runs for s in ("tau", "rho")],
                              *[f"{r} worst-score cells" for r in runs]],
-                            [[name, *[_fmt(_final(results, r)[name], k) for r in runs
-                                      for k in ("kendall_tau", "spearman_rho")],
+                            [[name + (" (baseline)" if _final(results, runs[0])[name].get("baseline") else ""),
+                              *[_fmt(_final(results, r)[name], k) for r in runs for k in ("kendall_tau", "spearman_rho")],
                               *[str(_final(results, r)[name]["degenerate"]) for r in runs]]
                              for name in _final(results, runs[0])]),
+             _beyond(results, runs), _ceiling_line(results),
              f"![tau]({figures['tau']})", "## 2. Composite formulation"]
     for run in runs:
         choice = results["runs"][run].get("composite_choice")
@@ -75,6 +76,35 @@ def render(results: dict, figures: dict[str, str]) -> str:
     parts += _curve_section(results, figures)
     parts.append("## Configuration\n\n```json\n" + json.dumps(to_jsonable(results["config"]), indent=2) + "\n```")
     return "\n\n".join(parts) + "\n"
+
+
+def _beyond(results: dict, runs: list[str]) -> str:
+    """What each indicator knows beyond structure, at each BN run's last epoch (:mod:`bnbench.structural`)."""
+    from bnbench.report.table import _partial, _within
+
+    first = _final(results, runs[0])
+    if not any("beyond_structure" in v for v in first.values()):
+        return ""
+    label = next((v["beyond_structure"]["within_strata"]["strata"] for v in first.values() if "beyond_structure" in v),
+                 "structure")
+    rows = [[name, *[f(( _final(results, r).get(name, {}).get("beyond_structure") or {}).get(key))
+                     for r in runs for f, key in ((_partial, "partial_tau_given_params"), (_within, "within_strata"))]]
+            for name in first]
+    return ("What each indicator knows beyond structure: Kendall's partial tau given params (Kendall 1942) with its "
+            f"95% bootstrap interval, and the pair-weighted mean tau within groups of equal {label} (groups used in "
+            "parentheses).\n\n" + markdown_table(["indicator", *[f"{r} {s}" for r in runs
+                                                                  for s in ("partial tau | params", "tau within strata")]],
+                                                  rows))
+
+
+def _ceiling_line(results: dict) -> str:
+    c = results.get("ceiling")
+    if not c:
+        return "Ceiling: no independent second measurement of this truth is available."
+    ci = c.get("ci")
+    return (f"Ceiling (dashed line in the chart): Kendall tau {c['kendall_tau']:.3f}"
+            + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "") + f" between two independent measurements of the truth "
+            f"on the report sample: {c['description']} ({c['source']}).")
 
 
 def _choice_names(freqs: dict[str, dict[str, float]]) -> list[str]:
@@ -116,6 +146,10 @@ def tau_bars(results: dict) -> Figure:
         ax.bar(np.arange(len(names)) + j * width, tau, width, yerr=np.nan_to_num(err), label=run, capsize=3)
     ax.set_xticks(np.arange(len(names)) + width * (len(runs) - 1) / 2, names, rotation=30, ha="right")
     ax.axhline(0, color="black", lw=0.5)
+    ceiling = results.get("ceiling")
+    if ceiling and ceiling.get("kendall_tau") is not None:
+        ax.axhline(ceiling["kendall_tau"], color="C2", ls="--", lw=1,
+                   label=f"ceiling {ceiling['kendall_tau']:.2f} (two independent truths)")
     ax.set_ylabel("Kendall tau vs truth")
     ax.legend()
     fig.tight_layout()

@@ -28,8 +28,8 @@ def ensure_snapshots(cfg: TrainConfig, dataset, run_dir: str | os.PathLike, epoc
     """``{epoch: snapshot path}`` for each of ``epochs`` (<= ``cfg.epochs``), training only what is missing."""
     run_dir = Path(run_dir)
     wanted = sorted(set(int(e) for e in epochs))
-    if not wanted or wanted[0] < 1 or wanted[-1] > cfg.epochs:
-        raise BnbenchError(f"snapshot epochs {wanted}: expected epochs in 1..{cfg.epochs}")
+    if not wanted or wanted[0] < 0 or wanted[-1] > cfg.epochs:
+        raise BnbenchError(f"snapshot epochs {wanted}: expected epochs in 0..{cfg.epochs} (0: the initialised supernet)")
     out: dict[int, Path] = {}
     for epoch in wanted:
         path = snapshot_path(run_dir, epoch)

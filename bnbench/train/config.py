@@ -8,7 +8,7 @@ from typing import Any
 from bnbench.errors import BnbenchError
 
 TRAIN_MODES = ("bn", "full")
-BN_SCOPES = ("last", "all")
+BN_SCOPES = ("last", "all", "last+classifier", "all+classifier")  # see bnbench.train.params
 SAMPLERS = ("spos", "fairnas")
 SCHEDULES = ("cosine", "constant")
 
@@ -21,7 +21,10 @@ class TrainConfig:
     None = the space's default), ``bn_every_op``: a trainable BN on every candidate op (fairness mode),
     ``space_options``: any other build option of the space (e.g. NB101's ``num_stacks``); an option the
     space does not have is a one-line error. ``resolution``: input side in pixels
-    (``None`` = native); ``train_fraction``: stratified fraction of the training images; ``epochs``.
+    (``None`` = native); ``train_fraction``: stratified fraction of the training images; ``epochs`` (0: the initialised supernet,
+    no training step: supernet-based indicators are then training-free).
+    ``bn_scope`` (BN-only): which affine parameters learn, :mod:`bnbench.train.params`; the default
+    ``all+classifier`` deviates from BN-NAS (``last``, classifier frozen), under which the loss stays at chance.
     ``lr``/``weight_decay`` default per mode: full 0.05 / 5e-4, BN-only 0.1 / 0 (decay would shrink
     the |gamma| that BN-NAS reads). Momentum 0.9 (Nesterov), cosine schedule over all steps.
     ``sampler``: ``spos`` (one uniform path per step; Guo et al., ECCV 2020) or ``fairnas`` (strict fairness:
@@ -42,7 +45,7 @@ class TrainConfig:
     momentum: float = 0.9
     schedule: str = "cosine"
     train_mode: str = "bn"
-    bn_scope: str = "last"
+    bn_scope: str = "all+classifier"
     sampler: str = "spos"
     bn_every_op: bool = False
     space_options: dict[str, Any] = field(default_factory=dict)
@@ -55,9 +58,11 @@ class TrainConfig:
         _choice("schedule", self.schedule, SCHEDULES)
         if not 0.0 < self.train_fraction <= 1.0:
             raise BnbenchError(f"train_fraction {self.train_fraction}: expected a value in (0, 1]")
-        for name in ("channels", "cells", "epochs", "batch_size"):
+        for name in ("channels", "cells", "batch_size"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise BnbenchError(f"{name} {getattr(self, name)}: expected a positive integer")
+        if self.epochs is None or self.epochs < 0:
+            raise BnbenchError(f"epochs {self.epochs}: expected 0 (the initialised supernet, untrained) or more")
         if self.lr is None:
             self.lr = 0.1 if self.train_mode == "bn" else 0.05
         if self.weight_decay is None:

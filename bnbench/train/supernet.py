@@ -89,6 +89,8 @@ def train_supernet(cfg: TrainConfig, dataset: Dataset, out_dir: str | Path | Non
         result.history.append(stats)
         if ckpt is not None:
             save_checkpoint(ckpt, cfg, model, optimizer, result.history, epoch + 1, dataset)
+    if ckpt is not None and last == 0 and not ckpt.exists():  # epoch 0: the initialised supernet, kept for reuse
+        save_checkpoint(ckpt, cfg, model, optimizer, result.history, 0, dataset)
     model.eval()
     return result
 

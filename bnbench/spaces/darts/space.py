@@ -133,6 +133,10 @@ class DARTSSpace(SearchSpace):
         """Number of parameterised ops (sep / dil convolutions) over both cells."""
         return strata(check_rows(archs))
 
+    def conv_ops(self, archs: np.ndarray) -> np.ndarray:
+        """Convolution ops (sep_conv, dil_conv) over the normal and the reduction cell (0..16)."""
+        return strata(check_rows(archs))
+
     def choices(self, archs: np.ndarray) -> np.ndarray:
         """``(n, 28)``: the op on each edge of the normal cell, then of the reduction cell; -1 where unused."""
         return choices(archs)

@@ -120,6 +120,11 @@ class MobileNetSpace(SearchSpace):
         """``32 * #id + #expansion-6 layers``."""
         return strata(A.check_rows(archs, self.identity))
 
+    def conv_ops(self, archs: np.ndarray) -> np.ndarray:
+        """MBConv blocks among the 21 searched layers (identity layers hold none); each block is three
+        convolutions (expand, depthwise, project)."""
+        return (A.check_rows(archs, self.identity) != A.ID).sum(1).astype(np.int64)
+
     def choices(self, archs: np.ndarray) -> np.ndarray:
         """``(n, 21)``: the encoding itself (every layer decides; ``id`` is a choice that runs no module unless
         ``bn_every_op``)."""

@@ -152,6 +152,11 @@ class NB101Space(SearchSpace):
         """``100 #conv3x3 + 10 #conv1x1 + #maxpool3x3`` of each pruned cell."""
         return strata(check_rows(archs))
 
+    def conv_ops(self, archs: np.ndarray) -> np.ndarray:
+        """Convolution vertices (conv3x3-bn-relu, conv1x1-bn-relu) of each pruned cell."""
+        ops = check_rows(archs)[:, NUM_BITS:]
+        return ((ops == A.OPS.index("conv3x3-bn-relu")) | (ops == A.OPS.index("conv1x1-bn-relu"))).sum(1).astype(np.int64)
+
     def choices(self, archs: np.ndarray) -> np.ndarray:
         """``(n, 26)``: the 5 position ops (the encoding's op codes), then the 21 edge bits, -1 where an endpoint
         is unused."""

@@ -16,6 +16,12 @@ from bnbench.spaces.sampling import stratified_indices
 _CONV3, _CONV1 = OPS.index("nor_conv_3x3"), OPS.index("nor_conv_1x1")
 
 
+def conv_ops(archs: np.ndarray) -> np.ndarray:
+    """Convolutions (nor_conv_3x3, nor_conv_1x1) among each cell's six edges."""
+    archs = np.asarray(archs).reshape(-1, 6)
+    return ((archs == _CONV3) | (archs == _CONV1)).sum(1).astype(np.int64)
+
+
 def strata(archs: np.ndarray) -> np.ndarray:
     archs = np.asarray(archs)
     return (archs == _CONV3).sum(1) * 10 + (archs == _CONV1).sum(1)

@@ -26,7 +26,7 @@ from torch import nn
 from bnbench.errors import BnbenchError
 from bnbench.spaces.base import Decision, SearchSpace, SpaceOptions
 from bnbench.spaces.nb201 import arch as A
-from bnbench.spaces.nb201.sampling import strata, stratified_sample
+from bnbench.spaces.nb201.sampling import conv_ops, strata, stratified_sample
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,15 @@ class NB201Space(SearchSpace):
     def strata(self, archs: np.ndarray) -> np.ndarray:
         """(#nor_conv_3x3, #nor_conv_1x1) of each cell, as one label."""
         return strata(archs)
+
+    def conv_ops(self, archs: np.ndarray) -> np.ndarray:
+        """Number of convolutions (nor_conv_3x3 and nor_conv_1x1) on the cell's six edges (0..6)."""
+        return conv_ops(archs)
+
+    def structure_strata(self, archs: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, str]:
+        """The number of convolutions of the cell (0..6): cells with equal counts differ in where the convolutions
+        sit and in the parameter-free ops, not in how many weights they hold."""
+        return conv_ops(archs), "number of convolutions in the cell"
 
     def choices(self, archs: np.ndarray) -> np.ndarray:
         return np.asarray(archs, dtype=np.int64).reshape(-1, self.width)
