@@ -249,7 +249,7 @@ def build_context(opts: RunOptions, indicators, name: str, truth, cfg: TrainConf
     from bnbench.spaces import get_space
 
     space = get_space(opts.space)
-    ctx = ScoringContext(space=space, network=net_spec(name, truth), seed=opts.seed, progress=opts.progress,
+    ctx = ScoringContext(space=space, network=net_spec(name, truth), seed=opts.seed, progress=opts.progress, train=cfg,
                          options={**opts.scoring, "cache_dir": str(out)})  # cache_dir: per-architecture proxy store
     if needs(indicators, "data") or needs(indicators, "supernet"):
         images = space.truth_image_splits.get((name, opts.truth_split), opts.truth_split)

@@ -213,3 +213,16 @@ def test_composite_weight_zero_skips_a_term(bn_only, digits, monkeypatch):
     scores = get("composite")(archs(5), context(bn_only, digits, composite_weights="expressivity=1"))
     assert calls == [["expressivity", "uncertainty", "feature_rank"]]  # they share the MC-BN passes
     assert np.allclose(np.sort(scores)[2:], [3 / 5, 4 / 5, 1.0])
+
+
+def test_composite_untrained_is_the_composite_of_the_initialised_supernet(digits):
+    untrained = supernet(digits, epochs=0)  # the weights `correlate --epochs 0` scores
+    trained = supernet(digits, epochs=1)
+    a = archs()
+    ctx = context(untrained, digits)
+    expected = get("composite")(a, ctx)
+    free = get("composite_untrained")
+    assert free.needs == frozenset({"data"})  # no trained supernet: it runs beside trained indicators, no waiting
+    got = free(a, ScoringContext(**{**vars(context(trained, digits)), "supernet": None, "train": trained.config}))
+    np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(get("composite")(a, context(trained, digits)), expected)  # training moved it

@@ -44,6 +44,7 @@ class ScoringContext:
     seed: int = 0
     options: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
+    train: Any = None  # the run's TrainConfig: the supernet a training-free indicator builds untrained
 
 
 ScoreFn = Callable[[np.ndarray, ScoringContext], np.ndarray]

@@ -104,7 +104,7 @@ def run_fairness(cfg: FairnessConfig) -> dict[str, Any]:
 
     def score(run: str, epoch: int, sample: str, which) -> dict[str, tuple[np.ndarray, float]]:
         train, _ = plan[run]
-        ctx = ScoringContext(space=space, network=net_spec(name, truth), dataset=data, seed=opts.seed,
+        ctx = ScoringContext(space=space, network=net_spec(name, truth), dataset=data, seed=opts.seed, train=train,
                              supernet=load_supernet(snaps[run][epoch], data), options=dict(opts.scoring),
                              progress=opts.progress)
         key = {"truth": truth.description(), "train": train.to_dict(), "epoch": epoch, "sample": sample,

@@ -29,7 +29,7 @@ _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 MAX_PROBE_IMAGES = 4096
 PROBE_IMAGES = 64  # default ``probe_images``
 # Indicators that read the probe images (the evaluation split); trainability reads training images only.
-EVAL_IMAGE_INDICATORS = ("composite", "expressivity", "uncertainty", "feature_rank")
+EVAL_IMAGE_INDICATORS = ("composite", "composite_untrained", "expressivity", "uncertainty", "feature_rank")
 
 
 class _Features(nn.Module):
