@@ -368,8 +368,16 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
     """The full correlate experiment; writes results.json, scores.csv, report.md and plots to ``opts.out``.
 
     With ``scores_csv`` (the output of ``bnbench score``) the given scores are correlated instead of
-    computing indicators; every scored architecture must be covered by the ground truth.
+    computing indicators; every scored architecture must be covered by the ground truth. Returns the
+    results.json document (:func:`correlate_frames` also returns the per-architecture scores).
     """
+    return correlate_frames(opts, cfg_overrides, scores_csv)[0]
+
+
+def correlate_frames(opts: RunOptions, cfg_overrides: dict[str, Any],
+                     scores_csv: str | None = None) -> tuple[dict, pd.DataFrame]:
+    """:func:`run_correlate`, returning (results.json document, scores.csv frame: arch, truth, one column per
+    indicator)."""
     from bnbench.spaces import get_space
 
     start = time.perf_counter()
@@ -411,7 +419,7 @@ def run_correlate(opts: RunOptions, cfg_overrides: dict[str, Any], scores_csv: s
 
     df = scores_frame(space, ops, scores, truth_values)
     write_report(out, results, df, "truth", {i.name: i.higher_is_better for i in indicators})
-    return results
+    return results, df
 
 
 def with_baselines(indicators: list) -> list:

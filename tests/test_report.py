@@ -46,7 +46,7 @@ def results(frame: pd.DataFrame) -> dict:
 
 def test_write_report_creates_all_files(tmp_path, frame, results):
     paths = write_report(tmp_path / "out", results, frame, "acc", INDICATORS)
-    expected = {"results.json", "scores.csv", "report.md", "indicator_correlations.png", "taus.png",
+    expected = {"results.json", "scores.csv", "report.md", "report.html", "indicator_correlations.png", "taus.png",
                 *(f"scatter_{n}.png" for n in INDICATORS)}
     assert set(paths) == expected
     for name, path in paths.items():

@@ -1,5 +1,5 @@
-"""Report writers: results.json, scores.csv, report.md, one scatter plot per indicator and, with two or more
-indicators, an indicator-by-indicator rank-correlation heat map."""
+"""Report writers: results.json, scores.csv, report.md, report.html (self-contained), one scatter plot per
+indicator, the tau chart and, with two or more indicators, an indicator-by-indicator rank-correlation heat map."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..utils.io import atomic_write_text
 from .jsonable import to_jsonable, write_results_json
+from .html import write_html
 from .markdown import render_markdown, write_markdown
 from .plots import correlation_heatmap, scatter_plots, tau_chart
 from .table import format_table
@@ -36,6 +37,7 @@ def write_report(out_dir: str | os.PathLike, results: dict[str, Any], df: pd.Dat
     heatmap = correlation_heatmap(out_dir, df, truth_col, indicators)
     taus = tau_chart(out_dir, results)
     paths["report.md"] = write_markdown(out_dir, results, figures, heatmap, taus)
+    paths["report.html"] = write_html(out_dir / "report.html", results, df, truth_col)
     if taus:
         paths[taus] = out_dir / taus
     if heatmap:

@@ -39,7 +39,13 @@ def scatter_figure(score: np.ndarray, truth: np.ndarray, name: str, higher_is_be
                    truth_label: str) -> Figure:
     """Scatter of the finite (score, truth) pairs; the title carries tau, rho and what could not be drawn."""
     fig = Figure(figsize=(5.0, 4.0), dpi=110)
-    ax = fig.add_subplot()
+    draw_scatter(fig.add_subplot(), score, truth, name, higher_is_better, truth_label)
+    fig.tight_layout()
+    return fig
+
+
+def draw_scatter(ax, score: np.ndarray, truth: np.ndarray, name: str, higher_is_better: bool, truth_label: str) -> None:
+    """:func:`scatter_figure`'s drawing on a given matplotlib Axes."""
     finite = np.isfinite(score) & np.isfinite(truth)
     x, y = score[finite], truth[finite]
     ax.scatter(x, y, s=4 if x.size > 2000 else 10, alpha=0.35 if x.size > 2000 else 0.7, linewidths=0,
@@ -54,8 +60,6 @@ def scatter_figure(score: np.ndarray, truth: np.ndarray, name: str, higher_is_be
     if not x.size:
         ax.text(0.5, 0.5, "no finite (score, truth) pairs", ha="center", va="center", transform=ax.transAxes)
     ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    return fig
 
 
 def _title(score: np.ndarray, truth: np.ndarray, name: str, higher_is_better: bool, n_drawn: int) -> str:
@@ -85,6 +89,15 @@ def correlation_heatmap(out_dir: str | os.PathLike, df: pd.DataFrame, truth_col:
                         indicators: dict[str, bool]) -> str | None:
     """Write the indicator-by-indicator Spearman heat map ``indicator_correlations.png``; ``None`` (nothing
     written) with fewer than two indicators."""
+    fig = heatmap_figure(df, truth_col, indicators)
+    if fig is None:
+        return None
+    atomic_write(Path(out_dir) / HEATMAP, lambda fh: FigureCanvasAgg(fig).print_png(fh), mode="wb")
+    return HEATMAP
+
+
+def heatmap_figure(df: pd.DataFrame, truth_col: str, indicators: dict[str, bool]) -> Figure | None:
+    """The heat map of :func:`correlation_heatmap` as a Figure; None with fewer than two indicators."""
     if len(indicators) < 2:
         return None
     matrix = rank_correlation_matrix(df, truth_col, indicators)
@@ -101,8 +114,7 @@ def correlation_heatmap(out_dir: str | os.PathLike, df: pd.DataFrame, truth_col:
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="Spearman rho")
     ax.set_title("Spearman rho between indicators\n(each oriented so that higher is better)", fontsize=9)
     fig.tight_layout()
-    atomic_write(Path(out_dir) / HEATMAP, lambda fh: FigureCanvasAgg(fig).print_png(fh), mode="wb")
-    return HEATMAP
+    return fig
 
 
 def _numeric(column: pd.Series) -> np.ndarray:
@@ -125,11 +137,32 @@ def tau_chart(out_dir: str | os.PathLike, results: dict) -> str | None:
     """``taus.png``: Kendall tau of every indicator with its bootstrap interval (structural baselines in grey),
     the partial tau given params as a second marker, and the ceiling (``results["ceiling"]``: tau between two
     independent measurements of the truth) as a dashed line. None when no indicator has a tau."""
-    rows = [(name, ind) for name, ind in (results.get("indicators") or {}).items() if ind.get("kendall_tau") is not None]
+    fig = taus_figure(results)
+    if fig is None:
+        return None
+    atomic_write(Path(out_dir) / TAU_CHART, lambda fh: FigureCanvasAgg(fig).print_png(fh), mode="wb")
+    return TAU_CHART
+
+
+def taus_figure(results: dict) -> Figure | None:
+    """The tau chart of :func:`tau_chart` as a Figure; None when no indicator has a tau."""
+    rows = tau_rows(results)
     if not rows:
         return None
     fig = Figure(figsize=(max(5.0, 0.55 * len(rows) + 2.0), 4.0), dpi=110)
-    ax = fig.add_subplot()
+    draw_taus(fig.add_subplot(), results)
+    fig.tight_layout()
+    return fig
+
+
+def tau_rows(results: dict) -> list:
+    """(name, statistics) of every indicator with a defined tau, in the results' order."""
+    return [(name, ind) for name, ind in (results.get("indicators") or {}).items() if ind.get("kendall_tau") is not None]
+
+
+def draw_taus(ax, results: dict) -> None:
+    """:func:`tau_chart`'s drawing on a given matplotlib Axes."""
+    rows = tau_rows(results)
     for i, (name, ind) in enumerate(rows):
         colour = "0.55" if ind.get("baseline") else "C0"
         tau, ci = ind["kendall_tau"], ind.get("kendall_tau_ci")
@@ -153,6 +186,3 @@ def tau_chart(out_dir: str | os.PathLike, results: dict) -> str | None:
     handles, labels = ax.get_legend_handles_labels()
     if handles:
         ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    atomic_write(Path(out_dir) / TAU_CHART, lambda fh: FigureCanvasAgg(fig).print_png(fh), mode="wb")
-    return TAU_CHART
