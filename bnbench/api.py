@@ -32,8 +32,9 @@ def list_spaces() -> pd.DataFrame:
     """The registered search spaces: ``name``, ``aliases``, ``size`` (None: too large to enumerate), ``summary``."""
     from bnbench.spaces import list_spaces as spaces
 
-    return pd.DataFrame([{"name": s.name, "aliases": ", ".join(s.aliases), "size": s.size, "summary": s.summary}
-                         for s in spaces()])
+    frame = pd.DataFrame([{"name": s.name, "aliases": ", ".join(s.aliases), "size": s.size, "summary": s.summary}
+                          for s in spaces()])
+    return frame.astype({"size": "Int64"})  # exact counts (a float column would print 2.193695e+16)
 
 
 def list_indicators() -> pd.DataFrame:
@@ -66,7 +67,8 @@ def correlate(space: str = "nb201", indicators: str | Sequence[str] | None = Non
               dataset: str | None = None, data_dir: str | None = None, out: str | Path | None = None, *,
               sample_archs: int | None = None, seed: int = 0, supernet: str | None = None, truth_split: str = "valid",
               truth_metric: str = "accuracy", truth_epochs: int | None = None, n_boot: int = 1000,
-              device: str = "auto", progress: bool = False, **options: Any) -> "CorrelateResult":
+              scores: str | Path | None = None, device: str = "auto", progress: bool = False,
+              **options: Any) -> "CorrelateResult":
     """Score architectures with ``indicators`` and rank-correlate them with the ground truth (``bnbench correlate``).
 
     ``space``: any registered space or alias; ``indicators``: names or a comma-separated string (default
@@ -76,15 +78,16 @@ def correlate(space: str = "nb201", indicators: str | Sequence[str] | None = Non
     figures, the supernet checkpoint and the score caches (None: a temporary folder, removed when the result is
     garbage-collected; a second call with the same ``out`` reuses the checkpoint and caches, as the CLI does).
     ``sample_archs``: a stratified sample of that many architectures; ``seed``: sampling, training and scoring
-    seed; ``supernet``: a trained checkpoint to score instead of training one; ``n_boot``: bootstrap resamples.
+    seed; ``supernet``: a trained checkpoint to score instead of training one; ``n_boot``: bootstrap resamples;
+    ``scores``: a ``bnbench score`` CSV whose columns are correlated instead of scoring (``indicators`` None: every
+    column). ``progress``: tqdm bars on a terminal (lines are written to stderr either way: :mod:`bnbench.progress`).
     ``**options``: training knobs (``epochs``, ``channels``, ``cells``, ``resolution``, ``train_fraction``,
     ``batch_size``, ``lr``, ``weight_decay``, ``schedule``, ``train_mode``, ``bn_scope``, ``sampler``,
     ``bn_every_op``, ``space_options``; None = the dataset's preset) and scoring options (``val_images``,
     ``calib_batches``, ``mc_batches``, ``probe_images``, ``ntk_samples``, ``composite_weights``, ``model_variant``,
     ``zc_batch_size``, ``zc_batch``, ``jobs``). Raises BnbenchError (one line) on bad input.
     """
-    from bnbench.cli.correlate import DEFAULT_INDICATORS
-    from bnbench.experiment import RunOptions, correlate_frames
+    from bnbench.experiment import DEFAULT_INDICATORS, RunOptions, correlate_frames
 
     train, scoring = _split_options(options)
     tmp = None
@@ -93,9 +96,10 @@ def correlate(space: str = "nb201", indicators: str | Sequence[str] | None = Non
         out = tmp.name
     opts = RunOptions(space=space, dataset=dataset, data_dir=data_dir, device=device, benchmark=benchmark,
                       truth_split=truth_split, truth_metric=truth_metric, truth_epochs=truth_epochs,
-                      indicators=_indicator_list(indicators, DEFAULT_INDICATORS), sample_archs=sample_archs, seed=seed,
+                      indicators=_indicator_list(indicators, "" if scores else DEFAULT_INDICATORS),
+                      sample_archs=sample_archs, seed=seed,
                       supernet=supernet, out=str(out), n_boot=n_boot, scoring=scoring, progress=progress)
-    results, frame = correlate_frames(opts, {"space": space, **train})
+    results, frame = correlate_frames(opts, {"space": space, **train}, None if scores is None else str(scores))
     return CorrelateResult(results, frame, Path(out), _tmp=tmp)
 
 

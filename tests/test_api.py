@@ -113,3 +113,10 @@ def test_html_report_renders_in_headless_chromium(result, tmp_path):
     ink = (pixels < 0.9).any(axis=2)
     assert ink.mean() > 0.03  # text, table and figures drawn, not a blank page
     assert ink[900:1500].mean() > 0.01  # the tau chart below the table
+
+
+def test_cli_default_indicators_are_the_api_defaults():
+    from bnbench.cli.correlate import DEFAULT_INDICATORS
+    from bnbench.experiment import DEFAULT_INDICATORS as API_DEFAULT
+
+    assert DEFAULT_INDICATORS == API_DEFAULT

@@ -151,3 +151,29 @@ def test_supernet_acc_is_finite_and_leaves_bn_buffers_untouched(digits):
     assert acc[1] < 30  # an all-none cell predicts a constant class
     after = snapshot(result.model)
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_supernet_acc_recalibrates_only_the_path_bns_with_the_same_result(digits):
+    """Recalibrating the few BNs a subnet runs gives the accuracy of recalibrating every BN of the supernet."""
+    from bnbench.datasets import BatchAugmenter
+    from bnbench.indicators.supernet_acc import batched, fixed_images
+    from bnbench.train.loop import accuracy, recalibrate_bn
+
+    result = train_supernet(tiny(epochs=1, train_mode="full"), digits, progress=False)
+    model, cfg = result.model, result.config
+    ctx = ScoringContext(space=get_space("nb201"), dataset=digits, supernet=result, seed=3,
+                         options={"calib_batches": 2, "val_images": 150}, progress=False)
+    archs = get_space("nb201").sample(4, 0)
+    fast = get("supernet_acc")(archs, ctx)
+    aug = BatchAugmenter(digits.mean, digits.std, digits.augment, cfg.resolution)
+    calib = fixed_images(digits.train, 2 * cfg.batch_size, aug, 3)[0]
+    val = batched(*fixed_images(digits.eval, 150, aug, 4), 256)
+    saved = snapshot(model)
+    slow = []
+    for row in archs:
+        forward = lambda x, a=tuple(int(o) for o in row): model(x, a)  # noqa: E731
+        recalibrate_bn(model, forward, [calib[:cfg.batch_size], calib[cfg.batch_size:]])
+        model.eval()
+        slow.append(accuracy(forward, val))
+    model.load_state_dict(saved)
+    np.testing.assert_allclose(fast, slow, atol=1e-9)

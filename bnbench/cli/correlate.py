@@ -6,7 +6,8 @@ import argparse
 
 from bnbench.cli import common
 
-DEFAULT_INDICATORS = "bn,composite,supernet_acc"  # + the structural baselines params, flops, convs
+DEFAULT_INDICATORS = "bn,composite,supernet_acc"  # bnbench.experiment.DEFAULT_INDICATORS (not imported: CLI start-up)
+
 
 
 def register(sub) -> None:
@@ -26,16 +27,19 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bnbench.experiment import dataset_name, run_correlate
+    """A thin layer over :func:`bnbench.api.correlate`: the same keywords, the table printed."""
+    from bnbench.api import correlate
+    from bnbench.experiment import dataset_name
     from bnbench.report.table import format_table
 
-    if args.indicators is None and not args.scores:
-        args.indicators = DEFAULT_INDICATORS
     opts = common.run_options(args)
-    opts.n_boot = args.bootstrap
-    opts.sample_archs = args.sample_archs
-    opts.out = args.out or f"runs/correlate-{opts.space}-{dataset_name(opts)}-seed{opts.seed}"
-    results = run_correlate(opts, common.train_overrides(args), scores_csv=args.scores)
-    print(format_table(results))
-    print(f"wrote {opts.out}/results.json, scores.csv, report.md")
+    out = args.out or f"runs/correlate-{opts.space}-{dataset_name(opts)}-seed{opts.seed}"
+    train = {k: v for k, v in common.train_overrides(args).items() if k != "space"}
+    result = correlate(space=opts.space, indicators=args.indicators, benchmark=opts.benchmark, dataset=opts.dataset,
+                       data_dir=opts.data_dir, out=out, sample_archs=args.sample_archs, seed=opts.seed,
+                       supernet=opts.supernet, truth_split=opts.truth_split, truth_metric=opts.truth_metric,
+                       truth_epochs=opts.truth_epochs, n_boot=args.bootstrap, scores=args.scores, device=opts.device,
+                       progress=opts.progress, **train, **common.scoring_options(args))
+    print(format_table(result.results))
+    print(f"wrote {out}/results.json, scores.csv, report.md, report.html")
     return 0

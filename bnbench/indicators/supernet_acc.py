@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from bnbench.indicators.registry import ScoringContext, register
+from bnbench.progress import track
+from bnbench.spaces.base import PathNorms
 from bnbench.train.loop import accuracy, recalibrate_bn
 
 VAL_IMAGES = 1000  # default ``val_images``: evaluation images per subnet
@@ -46,16 +47,23 @@ def supernet_acc(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
     val = batched(*fixed_images(data.eval, int(ctx.options.get("val_images", VAL_IMAGES)), augmenter, ctx.seed + 1),
                   size)
     calib_batches = [calib[i:i + cfg.batch_size] for i in range(0, len(calib), cfg.batch_size)]
+    if calib.dim() == 4:  # same values; CPU convs and pooling run faster in this layout
+        calib = calib.contiguous(memory_format=torch.channels_last)
+        val = [(x.contiguous(memory_format=torch.channels_last), y) for x, y in val]
+    calib_batches = [calib[i:i + cfg.batch_size] for i in range(0, len(calib), cfg.batch_size)]
+    path_norms = PathNorms(model, ctx.space)
     saved = {k: v.clone() for k, v in model.state_dict().items() if "running" in k or "num_batches" in k}
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
     scores = np.empty(len(archs))
     try:
-        for i, row in enumerate(tqdm(archs, desc="supernet_acc", disable=not ctx.progress, leave=False)):
+        for i, row in enumerate(track(archs, len(archs), "supernet_acc", ctx.progress)):
             arch = tuple(int(o) for o in row)
             forward = lambda x, a=arch: model(x, a)  # noqa: E731
-            recalibrate_bn(model, forward, calib_batches)
-            model.eval()
+            recalibrate_bn(path_norms(arch), forward, calib_batches)
             scores[i] = accuracy(forward, val)
     finally:
         model.load_state_dict(saved, strict=False)
-        model.eval()
+        for m, flag in flags:
+            m.training = flag
     return scores

@@ -136,6 +136,29 @@ def slots_of(model: nn.Module) -> list[Slot]:
     return list(slots())
 
 
+class PathNorms:
+    """The tracked BatchNorms a subnet of a supernet may run: those outside every op slot and those of the slots
+    the architecture activates (a superset where a space runs some modules outside slots only for some
+    architectures, e.g. NB101's input projections). Lets per-subnet work touch a few dozen BNs instead of the
+    thousands a weight-sharing supernet holds."""
+
+    def __init__(self, model: nn.Module, space: "SearchSpace"):
+        self.space = space
+        self.norms = {name: m for name, m in model.named_modules()
+                      if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats}
+        slots = slots_of(model)
+        self.slot_of = {name: slot for slot in slots for name in self.norms if name.startswith(f"{slot.module}.")}
+
+    def names(self, arch: Sequence[int]) -> list[str]:
+        """Names (in the supernet) of the BNs ``arch`` may run."""
+        choices = self.space.choices(np.asarray(arch)[None])[0]
+        return [n for n in self.norms if (slot := self.slot_of.get(n)) is None
+                or choices[slot.decision] == slot.choice]
+
+    def __call__(self, arch: Sequence[int]) -> list[nn.Module]:
+        return [self.norms[n] for n in self.names(arch)]
+
+
 def last_bn(module: nn.Module) -> nn.BatchNorm2d | None:
     """The last BatchNorm inside ``module`` in registration order (the one BN-NAS reads), or None."""
     found = None

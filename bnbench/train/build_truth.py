@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from scipy.stats import kendalltau
 from sklearn.model_selection import StratifiedKFold
-from tqdm.auto import tqdm
 
+from bnbench.progress import track
 from bnbench.datasets import Dataset, ImageSplit, load_dataset
 from bnbench.datasets.sampling import stratified_subset
 from bnbench.errors import BnbenchError
@@ -141,7 +141,7 @@ def build_truth(cfg: BuildConfig, out: str | Path, data_dir: str | None = None, 
     todo = [(a, s, f) for a in archs for s in cfg.seeds for f in range(cfg.folds) if (a, s, f) not in runs]
     with mp.get_context("fork").Pool(jobs, _init_worker, (cfg, data_dir)) as pool:
         done = pool.imap_unordered(_run, todo)
-        for rec in tqdm(append_jsonl(log, done), total=len(todo), desc="truth build", disable=not progress):
+        for rec in track(append_jsonl(log, done), len(todo), "truth build", progress, unit="run"):
             runs[(rec["arch"], rec["seed"], rec["fold"])] = rec
     return _write(cfg, out, archs, runs)
 

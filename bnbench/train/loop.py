@@ -74,17 +74,27 @@ def accuracy(forward: Forward, batches: Iterable[tuple[torch.Tensor, torch.Tenso
 
 
 @torch.no_grad()
-def recalibrate_bn(model: nn.Module, forward: Forward, batches: Iterable[torch.Tensor]) -> None:
-    """Recompute every BN's running statistics as the plain average over ``batches`` (train mode)."""
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+def recalibrate_bn(model: nn.Module | Sequence[nn.Module], forward: Forward, batches: Iterable[torch.Tensor]) -> None:
+    """Recompute BN running statistics as the plain average over ``batches`` (those BNs in train mode).
+
+    ``model``: a module (all its tracked BNs) or the list of BNs to recalibrate (e.g. the few a subnet runs, of
+    the thousands a supernet holds: :class:`~bnbench.spaces.base.PathNorms`). Every BN recalibrated is left
+    in eval mode; with a module, the other modules' train/eval flags are restored.
+    """
+    if isinstance(model, nn.Module):
+        norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+        flags = [(m, m.training) for m in model.modules()]
+    else:
+        norms, flags = list(model), []
     saved = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
         m.momentum = None
-    was_training = model.training
-    model.train()
+        m.training = True
     for x in batches:
         forward(x)
-    model.train(was_training)
     for m, momentum in zip(norms, saved):
         m.momentum = momentum
+        m.training = False
+    for m, flag in flags:
+        m.training = flag

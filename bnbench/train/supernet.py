@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from bnbench import progress as progress_log
 from bnbench.datasets import BatchAugmenter, Dataset, iterate_batches
 from bnbench.datasets.registry import HOLDOUT_DATASETS, SHAPES
 from bnbench.errors import BnbenchError
@@ -87,6 +88,8 @@ def train_supernet(cfg: TrainConfig, dataset: Dataset, out_dir: str | Path | Non
     for epoch in range(result.resumed_from, last):
         stats = _train_epoch(model, optimizer, dataset, augmenter, cfg, epoch, steps, progress)
         result.history.append(stats)
+        progress_log.line(progress_log.epoch_line(f"supernet {cfg.train_mode}", epoch + 1, cfg.epochs, stats["loss"],
+                                                  stats["images_per_s"], sum(h["seconds"] for h in result.history)))
         if ckpt is not None:
             save_checkpoint(ckpt, cfg, model, optimizer, result.history, epoch + 1, dataset)
     if ckpt is not None and last == 0 and not ckpt.exists():  # epoch 0: the initialised supernet, kept for reuse
@@ -132,8 +135,9 @@ def _train_epoch(model, optimizer, dataset, augmenter, cfg: TrainConfig, epoch: 
     batches = iterate_batches(dataset.train, cfg.batch_size, augmenter, train=True, generator=data_gen,
                               shuffle=True, drop_last=True)
     start, losses = time.perf_counter(), []
-    bar = tqdm(zip(paths, batches), total=steps, desc=f"supernet {cfg.train_mode} epoch {epoch + 1}/{cfg.epochs}",
-               disable=not progress, leave=False)
+    bar = zip(paths, batches)
+    if progress and progress_log.mode() == "bars":
+        bar = tqdm(bar, total=steps, desc=f"supernet {cfg.train_mode} epoch {epoch + 1}/{cfg.epochs}", leave=False)
     for step, (arch, (x, y)) in enumerate(bar):
         loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
         if cfg.sampler == "fairnas":

@@ -23,13 +23,12 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch.func import functional_call
-from tqdm.auto import tqdm
 
+from bnbench.progress import track
 from bnbench.indicators.composite.diagnostics import LOGGER, WORST, record
 from bnbench.indicators.composite.expressivity import add_codes, expressivity_of
 from bnbench.indicators.composite.feature_rank import feature_rank_of
-from bnbench.indicators.composite.probe import Probe, Stats, training_flags
+from bnbench.indicators.composite.probe import Probe, Stats
 from bnbench.indicators.composite.trainability import log_condition, ntk_jacobian
 from bnbench.indicators.composite.uncertainty import uncertainty_of
 from bnbench.indicators.registry import ScoringContext
@@ -71,23 +70,22 @@ def is_constant(outputs: torch.Tensor, dim: int) -> bool:
 @torch.no_grad()
 def mc_passes(probe: Probe, arch: Sequence[int], stats: Stats) -> tuple[torch.Tensor, torch.Tensor]:
     """(K x m x d penultimate features, K x m x m Hamming kernels of the ReLU codes) of the validation
-    images, one slice per MC-BN draw."""
+    images, one slice per MC-BN draw (all K draws in one forward, :meth:`Probe.draws`)."""
     k, m = next(iter(stats.values()))[0].shape[0], len(probe.images)
     kernels = torch.zeros(k, m, m, dtype=torch.float64)
-    features, draw = [], [0]
 
     def hook(module, inputs, output) -> None:  # returns None: the output passes on unchanged
-        add_codes(kernels[draw[0]], output > 0)
+        codes = (output > 0).reshape(k, m, -1)  # channels_last outputs need a copy to split this way
+        for draw in range(k):
+            add_codes(kernels[draw], codes[draw])
 
     handles = [r.register_forward_hook(hook) for r in probe.relus]
     try:
-        with training_flags(probe.wrapper, False):
-            for draw[0] in range(k):
-                features.append(functional_call(probe.wrapper, probe.buffers_for(stats, draw[0]), (probe.images, arch)))
+        features = probe.draws(arch, stats, probe.images)
     finally:
         for h in handles:
             h.remove()
-    return torch.stack(features), kernels
+    return features, kernels
 
 
 def score_arch(probe: Probe, arch: tuple[int, ...], terms: Sequence[str]) -> dict[str, tuple[float, str | None]]:
@@ -119,7 +117,7 @@ def compute(archs: np.ndarray, ctx: ScoringContext, terms: Sequence[str]) -> tup
     probe = Probe.build(ctx)
     values = {t: np.empty(len(archs)) for t in terms}
     reasons = {t: Counter() for t in terms}
-    for i, row in enumerate(tqdm(archs, desc="+".join(terms), disable=not ctx.progress, leave=False)):
+    for i, row in enumerate(track(archs, len(archs), "+".join(terms), ctx.progress)):
         arch = tuple(int(o) for o in row)
         for t, (value, why) in score_arch(probe, arch, terms).items():
             values[t][i] = value

@@ -25,7 +25,7 @@ import torch
 from torch.func import functional_call, grad, vmap
 
 from bnbench.indicators.composite.diagnostics import WORST
-from bnbench.indicators.composite.probe import Probe, Stats, training_flags
+from bnbench.indicators.composite.probe import Probe, Stats
 from bnbench.indicators.registry import ScoringContext, register
 
 
@@ -44,12 +44,13 @@ def ntk_jacobian(probe: Probe, arch: Sequence[int], stats: Stats) -> tuple[torch
         return out, out.detach()
 
     if not theta:
-        with torch.no_grad(), training_flags(probe.wrapper, False):
-            outputs = probe.logits(functional_call(probe.wrapper, bufs, (probe.ntk_images, arch))) @ probe.probe
+        with torch.no_grad(), probe.eval_mode(stats):
+            with probe.swapped(bufs):
+                outputs = probe.logits(probe.wrapper(probe.ntk_images, arch)) @ probe.probe
         return torch.zeros(len(probe.ntk_images), 0), outputs
     # no_grad outside: torch.func.grad still differentiates f w.r.t. theta, but the supernet's own
     # parameters (trainable ones included) build no autograd graph
-    with torch.no_grad(), training_flags(probe.wrapper, False):
+    with torch.no_grad(), probe.eval_mode(stats):
         grads, outputs = vmap(grad(f, has_aux=True), in_dims=(None, 0))(theta, probe.ntk_images)
     return torch.cat([g.reshape(len(g), -1) for g in grads.values()], dim=1), outputs
 

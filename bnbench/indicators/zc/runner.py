@@ -6,7 +6,7 @@
    under the ``per-arch`` batch policy, a seeded draw per architecture, see ``Batch.for_arch``);
 2. architectures already in the :class:`~bnbench.indicators.zc.store.ScoreStore` are skipped;
 3. the rest are scored in this process (``jobs`` = 1) or by ``jobs`` forked CPU workers (one torch
-   thread each), every result appended to the store as it arrives (tqdm bar unless ``ctx.progress`` is off);
+   thread each), every result appended to the store as it arrives (a tqdm bar on a terminal, plain lines in a log: :mod:`bnbench.progress`);
 4. a proxy that fails numerically (non-finite value, singular matrix, :class:`Undefined`) gives NaN for
    that architecture and the reason is logged and stored; it never aborts the run.
 
@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from bnbench.progress import track
 from bnbench.errors import BnbenchError
 from bnbench.indicators.registry import ScoringContext, register
 from bnbench.indicators.zc.common import DEFAULT_VARIANT, Batch, NetFactory, Undefined, arch_seed, image_batch, network_factory
@@ -78,15 +78,13 @@ def score_archs(name: str, fn: ProxyFn, archs: np.ndarray, ctx: ScoringContext,
     keys = [(a, name, variant, ctx.seed, batch.key) for a in names]
     todo = list({k[0]: (tuple(int(o) for o in row), k[0]) for row, k in zip(archs, keys) if k not in store}.values())
     _JOB.update(fn=fn, name=name, batch=batch, space=ctx.space, net=ctx.network, variant=variant, seed=ctx.seed)
-    bar = tqdm(total=len(todo), desc=name, disable=not ctx.progress or not todo, leave=False)
     try:
         if jobs == 1 or len(todo) <= 1:
-            store.append(_tick(bar, map(_score_one, todo)))
+            store.append(track(map(_score_one, todo), len(todo), name, ctx.progress))
         else:
             with mp.get_context("fork").Pool(min(jobs, len(todo)), _init_worker) as pool:
-                store.append(_tick(bar, pool.imap_unordered(_score_one, todo)))
+                store.append(track(pool.imap_unordered(_score_one, todo), len(todo), name, ctx.progress))
     finally:
-        bar.close()
         _JOB.clear()
     records = [store.get(k) for k in keys]
     failed = [r for r in records if r["value"] is None]
@@ -94,12 +92,6 @@ def score_archs(name: str, fn: ProxyFn, archs: np.ndarray, ctx: ScoringContext,
         log.warning("%s: undefined for %d of %d architectures (NaN), e.g. %s: %s", name, len(failed), len(records),
                     failed[0]["arch"], failed[0]["reason"])
     return np.array([np.nan if r["value"] is None else float(r["value"]) for r in records], dtype=np.float64)
-
-
-def _tick(bar, records):
-    for record in records:
-        bar.update(1)
-        yield record
 
 
 def _init_worker() -> None:
