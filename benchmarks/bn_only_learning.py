@@ -106,7 +106,8 @@ def curve(setting: str, args, data, space, archs: np.ndarray, work: Path):
     cfg = TrainConfig(dataset=args.dataset, space="nb201", channels=args.channels, cells=args.cells_per_stage,
                       epochs=args.epochs, batch_size=args.batch_size, train_mode=mode, bn_scope=scope, lr=args.lr
                       if mode == "bn" else None, seed=args.seed, resolution=args.resolution,
-                      train_fraction=args.train_fraction)
+                      train_fraction=args.train_fraction, label_smoothing=args.label_smoothing,
+                      grad_clip=args.grad_clip)
     run_dir = work / setting.replace("+", "_")
     rows = []
     for epoch in range(0, args.epochs + 1):
@@ -136,6 +137,8 @@ def main(argv=None) -> int:
     p.add_argument("--every", type=int, default=5, help="evaluate every this many epochs")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.1, help="BN-only learning rate (full training: its default)")
+    p.add_argument("--label-smoothing", type=float, default=0.0, help="BN-NAS's code: 0.1")
+    p.add_argument("--grad-clip", type=float, default=None, help="gradient L2-norm clip (BN-NAS's code: 5)")
     p.add_argument("--cells", type=int, default=20, help="random cells evaluated one-shot")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None)

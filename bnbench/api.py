@@ -23,7 +23,8 @@ import pandas as pd
 from bnbench.errors import BnbenchError
 
 TRAIN_OPTIONS = ("epochs", "channels", "cells", "resolution", "train_fraction", "batch_size", "lr", "weight_decay",
-                 "schedule", "train_mode", "bn_scope", "sampler", "bn_every_op", "space_options")
+                 "schedule", "train_mode", "bn_scope", "sampler", "bn_every_op", "space_options", "label_smoothing",
+                 "grad_clip")
 SCORING_OPTIONS = ("calib_batches", "val_images", "mc_batches", "mc_batch_size", "probe_images", "ntk_samples",
                    "composite_weights", "model_variant", "zc_batch_size", "zc_batch", "jobs")
 
@@ -83,7 +84,8 @@ def correlate(space: str = "nb201", indicators: str | Sequence[str] | None = Non
     column). ``progress``: tqdm bars on a terminal (lines are written to stderr either way: :mod:`bnbench.progress`).
     ``**options``: training knobs (``epochs``, ``channels``, ``cells``, ``resolution``, ``train_fraction``,
     ``batch_size``, ``lr``, ``weight_decay``, ``schedule``, ``train_mode``, ``bn_scope``, ``sampler``,
-    ``bn_every_op``, ``space_options``; None = the dataset's preset) and scoring options (``val_images``,
+    ``bn_every_op``, ``space_options``, ``label_smoothing``, ``grad_clip``; None = the dataset's preset) and
+    scoring options (``val_images``,
     ``calib_batches``, ``mc_batches``, ``probe_images``, ``ntk_samples``, ``composite_weights``, ``model_variant``,
     ``zc_batch_size``, ``zc_batch``, ``jobs``). Raises BnbenchError (one line) on bad input.
     """

@@ -177,3 +177,39 @@ def test_supernet_acc_recalibrates_only_the_path_bns_with_the_same_result(digits
         slow.append(accuracy(forward, val))
     model.load_state_dict(saved)
     np.testing.assert_allclose(fast, slow, atol=1e-9)
+
+
+def test_label_smoothing_and_grad_clip_are_recorded_only_when_set():
+    plain = tiny()
+    assert "label_smoothing" not in plain.to_dict() and "grad_clip" not in plain.to_dict()  # old keys stay valid
+    bnnas = tiny(label_smoothing=0.1, grad_clip=5.0)
+    assert bnnas.to_dict()["label_smoothing"] == 0.1 and bnnas.to_dict()["grad_clip"] == 5.0
+    assert TrainConfig.from_dict(bnnas.to_dict()) == bnnas and TrainConfig.from_dict(plain.to_dict()) == plain
+    for bad in ({"label_smoothing": 1.0}, {"label_smoothing": -0.1}, {"grad_clip": 0.0}):
+        with pytest.raises(BnbenchError, match=next(iter(bad))):
+            tiny(**bad)
+
+
+def test_grad_clip_bounds_the_update_and_label_smoothing_changes_the_loss():
+    from bnbench.train import loop
+
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 5) * 10, torch.randint(0, 3, (16,))
+
+    def step(**kw):
+        torch.manual_seed(1)
+        net = torch.nn.Linear(5, 3)
+        w0 = net.weight.detach().clone()
+        opt = loop.sgd(list(net.parameters()), 1.0, 0.0, 0.0)
+        loss = loop.train_step(net, opt, x, y, **kw)
+        return loss, float((net.weight.detach() - w0).norm())
+
+    loss, move = step()
+    loss_ls, _ = step(label_smoothing=0.2)
+    _, move_clip = step(grad_clip=0.01)
+    assert move > 0.01 and move_clip <= 0.01 + 1e-6
+    target = torch.full((16, 3), 0.2 / 3).scatter_(1, y[:, None], 1 - 0.2 + 0.2 / 3)
+    torch.manual_seed(1)
+    logits = torch.nn.Linear(5, 3)(x)
+    assert loss_ls == pytest.approx(float(-(target * logits.log_softmax(1)).sum(1).mean()), rel=1e-5)
+    assert loss_ls != pytest.approx(loss)

@@ -68,6 +68,10 @@ def add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--train-fraction", type=float, default=None, help="fraction of training images (default: 1)")
     g.add_argument("--batch-size", type=int, default=None)
     g.add_argument("--lr", type=float, default=None)
+    g.add_argument("--label-smoothing", type=float, default=None,
+                   help="cross-entropy label smoothing epsilon (default 0; BN-NAS's code uses 0.1)")
+    g.add_argument("--grad-clip", type=float, default=None,
+                   help="clip the gradient's L2 norm to this (default: no clipping; BN-NAS's code uses 5)")
     g.add_argument("--weight-decay", type=float, default=None)
     g.add_argument("--schedule", choices=SCHEDULES, default="cosine")
     g.add_argument("--supernet", default=None, help="use this trained supernet checkpoint instead of training one")
@@ -147,4 +151,5 @@ def train_overrides(args: argparse.Namespace) -> dict:
             "epochs": args.epochs,
             "channels": args.channels, "cells": args.cells, "resolution": args.resolution,
             "train_fraction": args.train_fraction, "batch_size": args.batch_size, "lr": args.lr,
-            "weight_decay": args.weight_decay, "schedule": args.schedule, "sampler": getattr(args, "sampler", None)}
+            "weight_decay": args.weight_decay, "schedule": args.schedule, "sampler": getattr(args, "sampler", None),
+            "label_smoothing": getattr(args, "label_smoothing", None), "grad_clip": getattr(args, "grad_clip", None)}

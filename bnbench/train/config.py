@@ -30,6 +30,9 @@ class TrainConfig:
     ``sampler``: ``spos`` (one uniform path per step; Guo et al., ECCV 2020) or ``fairnas`` (strict fairness:
     ``m`` paths per step covering every choice of every decision once, gradients summed, one update; Chu et al.,
     ICCV 2021). A FairNAS step passes its batch ``m`` times: at equal epochs it sees ``m`` times the images.
+    ``label_smoothing``: the cross-entropy's smoothing epsilon (Szegedy et al., CVPR 2016; BN-NAS's public code
+    uses 0.1); ``grad_clip``: the largest L2 norm of the gradient of all trained parameters together, rescaled
+    above it (``torch.nn.utils.clip_grad_norm_``; BN-NAS's code: 5); None = no clipping. Both default off.
     """
 
     dataset: str = "cifar10-valid"
@@ -50,6 +53,8 @@ class TrainConfig:
     bn_every_op: bool = False
     space_options: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    label_smoothing: float = 0.0
+    grad_clip: float | None = None
 
     def __post_init__(self) -> None:
         _choice("train_mode", self.train_mode, TRAIN_MODES)
@@ -63,6 +68,10 @@ class TrainConfig:
                 raise BnbenchError(f"{name} {getattr(self, name)}: expected a positive integer")
         if self.epochs is None or self.epochs < 0:
             raise BnbenchError(f"epochs {self.epochs}: expected 0 (the initialised supernet, untrained) or more")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise BnbenchError(f"label_smoothing {self.label_smoothing}: expected a value in [0, 1)")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise BnbenchError(f"grad_clip {self.grad_clip}: expected a positive gradient norm or None")
         if self.lr is None:
             self.lr = 0.1 if self.train_mode == "bn" else 0.05
         if self.weight_decay is None:
@@ -80,7 +89,14 @@ class TrainConfig:
                                               "bn_every_op": self.bn_every_op, **self.space_options})
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field, except knobs added later while they keep their default (``label_smoothing``,
+        ``grad_clip``): checkpoints, score caches and truth-build keys written before those knobs existed stay
+        valid, since a default knob changes nothing."""
+        data = asdict(self)
+        for name, default in LATER_KNOBS.items():
+            if data[name] == default:
+                del data[name]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
@@ -91,6 +107,9 @@ class TrainConfig:
             data.setdefault("bn_every_op", bool(data.pop("fair")))
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+LATER_KNOBS = {"label_smoothing": 0.0, "grad_clip": None}  # omitted from to_dict() at their default
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -31,34 +31,46 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 
 def train_step(forward: Forward, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-               extra_loss: Callable[[torch.Tensor], torch.Tensor | None] | None = None) -> float:
+               extra_loss: Callable[[torch.Tensor], torch.Tensor | None] | None = None,
+               label_smoothing: float = 0.0, grad_clip: float | None = None) -> float:
     """One SGD step on the cross-entropy of ``forward(x)`` (plus ``extra_loss(y)`` where given and not None, e.g.
     DARTS's auxiliary head, read after the forward); a path with no trainable parameter (e.g. a conv-free cell in
-    BN-only training with ``bn_scope='last'``) computes its loss but updates nothing."""
+    BN-only training with ``bn_scope='last'``) computes its loss but updates nothing. ``label_smoothing``: the
+    cross-entropy's epsilon; ``grad_clip``: clip the L2 norm of all gradients together to this (None: no clip)."""
     optimizer.zero_grad(set_to_none=True)
-    loss = F.cross_entropy(forward(x), y)
+    loss = F.cross_entropy(forward(x), y, label_smoothing=label_smoothing)
     extra = extra_loss(y) if extra_loss is not None else None
     if extra is not None:
         loss = loss + extra
     if loss.requires_grad:
         loss.backward()
+        clip_gradients(optimizer, grad_clip)
         optimizer.step()
     return float(loss.detach())
 
 
+def clip_gradients(optimizer: torch.optim.Optimizer, max_norm: float | None) -> None:
+    """Rescale the gradients of the optimizer's parameters so that their joint L2 norm is at most ``max_norm``
+    (``torch.nn.utils.clip_grad_norm_``); None does nothing."""
+    if max_norm is not None:
+        params = [p for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+        torch.nn.utils.clip_grad_norm_(params, max_norm)
+
+
 def accumulated_step(forwards: Sequence[Forward], optimizer: torch.optim.Optimizer, x: torch.Tensor,
-                     y: torch.Tensor) -> float:
+                     y: torch.Tensor, label_smoothing: float = 0.0, grad_clip: float | None = None) -> float:
     """One SGD step from the gradients of several paths on the same batch, summed (FairNAS: "accumulate the
     gradients of the m models, then update once", Chu et al., ICCV 2021, Algorithm 1). Returns the mean loss."""
     optimizer.zero_grad(set_to_none=True)
     losses, backward = [], False
     for forward in forwards:
-        loss = F.cross_entropy(forward(x), y)
+        loss = F.cross_entropy(forward(x), y, label_smoothing=label_smoothing)
         if loss.requires_grad:  # as train_step: a path with no trainable parameter updates nothing
             loss.backward()
             backward = True
         losses.append(float(loss.detach()))
     if backward:
+        clip_gradients(optimizer, grad_clip)  # the summed gradient, as one update
         optimizer.step()
     return float(sum(losses) / max(len(losses), 1))
 

@@ -71,7 +71,7 @@ def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, me
         batches = iterate_batches(train, cfg.batch_size, augmenter, train=True, generator=gen, shuffle=True, drop_last=True)
         for step, (x, y) in enumerate(batches):
             loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
-            loop.train_step(net, optimizer, x, y, extra_loss)
+            loop.train_step(net, optimizer, x, y, extra_loss, cfg.label_smoothing, cfg.grad_clip)
     if initial_weight(net, cfg.epochs * steps) > STALE_WEIGHT:
         batches = iterate_batches(train, cfg.batch_size, augmenter, train=True, generator=gen, shuffle=True, drop_last=True)
         loop.recalibrate_bn(net, net, (x for x, _ in batches))

@@ -141,9 +141,11 @@ def _train_epoch(model, optimizer, dataset, augmenter, cfg: TrainConfig, epoch: 
     for step, (arch, (x, y)) in enumerate(bar):
         loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
         if cfg.sampler == "fairnas":
-            losses.append(loop.accumulated_step([_path_forward(model, a) for a in arch], optimizer, x, y))
+            losses.append(loop.accumulated_step([_path_forward(model, a) for a in arch], optimizer, x, y,
+                                                        cfg.label_smoothing, cfg.grad_clip))
         else:
-            losses.append(loop.train_step(_path_forward(model, arch), optimizer, x, y))
+            losses.append(loop.train_step(_path_forward(model, arch), optimizer, x, y,
+                                          label_smoothing=cfg.label_smoothing, grad_clip=cfg.grad_clip))
     seconds = time.perf_counter() - start
     passes = paths.shape[1] if cfg.sampler == "fairnas" else 1
     return {"epoch": epoch + 1, "loss": float(np.mean(losses)), "seconds": seconds,
