@@ -67,7 +67,7 @@ class BuildConfig:
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "train": self.train.to_dict()}  # TrainConfig's own form (later knobs at default omitted)
 
     @classmethod
     def from_dict(cls, data: dict) -> "BuildConfig":
