@@ -85,9 +85,8 @@ def correlate(space: str = "nb201", indicators: str | Sequence[str] | None = Non
     ``**options``: training knobs (``epochs``, ``channels``, ``cells``, ``resolution``, ``train_fraction``,
     ``batch_size``, ``lr``, ``weight_decay``, ``schedule``, ``train_mode``, ``bn_scope``, ``sampler``,
     ``bn_every_op``, ``space_options``, ``label_smoothing``, ``grad_clip``; None = the dataset's preset) and
-    scoring options (``val_images``,
-    ``calib_batches``, ``mc_batches``, ``probe_images``, ``ntk_samples``, ``composite_weights``, ``model_variant``,
-    ``zc_batch_size``, ``zc_batch``, ``jobs``). Raises BnbenchError (one line) on bad input.
+    scoring options (``val_images``, ``calib_batches``, ``mc_batches``, ``probe_images``, ``ntk_samples``,
+    ``composite_weights``, ``model_variant``, ``zc_batch_size``, ``zc_batch``, ``jobs``). Raises BnbenchError (one line) on bad input.
     """
     from bnbench.experiment import DEFAULT_INDICATORS, RunOptions, correlate_frames
 

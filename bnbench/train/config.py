@@ -93,8 +93,9 @@ class TrainConfig:
         ``grad_clip``): checkpoints, score caches and truth-build keys written before those knobs existed stay
         valid, since a default knob changes nothing."""
         data = asdict(self)
-        for name, default in LATER_KNOBS.items():
-            if data[name] == default:
+        defaults = {f.name: f.default for f in fields(self)}
+        for name in LATER_KNOBS:
+            if data[name] == defaults[name]:
                 del data[name]
         return data
 
@@ -109,7 +110,7 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-LATER_KNOBS = {"label_smoothing": 0.0, "grad_clip": None}  # omitted from to_dict() at their default
+LATER_KNOBS = ("label_smoothing", "grad_clip")  # omitted from to_dict() at their field default
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> None:

@@ -142,7 +142,7 @@ def _train_epoch(model, optimizer, dataset, augmenter, cfg: TrainConfig, epoch: 
         loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
         if cfg.sampler == "fairnas":
             losses.append(loop.accumulated_step([_path_forward(model, a) for a in arch], optimizer, x, y,
-                                                        cfg.label_smoothing, cfg.grad_clip))
+                                                label_smoothing=cfg.label_smoothing, grad_clip=cfg.grad_clip))
         else:
             losses.append(loop.train_step(_path_forward(model, arch), optimizer, x, y,
                                           label_smoothing=cfg.label_smoothing, grad_clip=cfg.grad_clip))
