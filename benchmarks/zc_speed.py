@@ -1,24 +1,43 @@
-"""Seconds per architecture of every zero-cost proxy on the CPU (NB201, C=16, N=5, 32x32, batch 64).
+"""Seconds per architecture of the zero-cost proxies on the CPU (NB201, C=16, N=5, 32x32, batch 64), alone and
+scored together from shared passes, against one forward and backward of the same cell and, given a checkout of
+zero-cost-nas (``--reference PATH``), against that reference run unmodified on the same cells and images.
 
-Scores ``--archs`` stratified-sample cells with each proxy (no store: every run recomputes) and prints
-the mean wall time per architecture. Synthetic CIFAR-shaped images unless ``--data-dir`` is given.
+Rows (medians over ``--repeats`` runs of ``--archs`` stratified cells; no store: every run recomputes):
 
-    python benchmarks/zc_speed.py [--archs 3] [--proxies synflow,snip] [--threads 1] [--data-dir ../shared/data/cifar10]
+* ``fwd+bwd``: one forward and cross-entropy backward of the cell's network on the batch (network built outside
+  the timing; its build time is printed separately): the unit the shared-pass target is stated in;
+* each proxy alone (its own network and pass), then ``all N together`` as a run scores them
+  (``experiment.score_indicators``: the proxies on one network and batch share one pass);
+* with ``--reference``: zero-cost-nas's ``find_measures`` per measure and for its seven together (it computes
+  each measure on its own copy of the network), on its ``nasbench2`` model of the same cells, same images.
+
+Peak memory: the process's resident high-water mark (``ru_maxrss``) after each row.
+
+    python benchmarks/zc_speed.py [--archs 4] [--repeats 3] [--proxies synflow,snip] [--threads 1]
+        [--reference ../zero-cost-nas] [--data-dir ../shared/data/cifar10]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
+import sys
 import time
 
 import torch
+import torch.nn.functional as F
 
 from bnbench.datasets import Dataset, ImageSplit, load_dataset
 from bnbench.datasets.augment import AugmentConfig
+from bnbench.experiment import score_indicators
 from bnbench.indicators import NetSpec, ScoringContext, get
 from bnbench.indicators.zc import PROXIES
+from bnbench.indicators.zc.common import arch_seed, image_batch, network_factory
 from bnbench.spaces import get_space
+
+REFERENCE_MEASURES = ("synflow", "snip", "grad_norm", "fisher", "jacob_cov", "plain", "grasp")
 
 
 def synthetic(n: int = 512) -> Dataset:
@@ -28,26 +47,106 @@ def synthetic(n: int = 512) -> Dataset:
     return Dataset("synthetic", split, split, 10, (0.5,) * 3, (0.25,) * 3, 32, AugmentConfig(), "synthetic 32x32")
 
 
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def median_seconds(fn, repeats: int, per: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) / per)
+    return statistics.median(times)
+
+
+def fwd_bwd(space, ctx, archs, repeats: int) -> tuple[float, float]:
+    """(median s/arch of one forward + backward, median s/arch of building the network)."""
+    batch = image_batch(ctx)
+    makes = [network_factory(space, ctx.network, "zc", tuple(int(o) for o in a), arch_seed(0, space.to_str(a)))
+             for a in archs]
+    nets = []
+    build = median_seconds(lambda: nets.extend(make() for make in makes), repeats, len(archs))
+
+    def step() -> None:
+        for net in nets[:len(archs)]:
+            net.zero_grad()
+            F.cross_entropy(net(batch.x), batch.y).backward()
+
+    step()  # warm-up
+    return median_seconds(step, repeats, len(archs)), build
+
+
+def reference(path: str, arch_strings: list[str], x: torch.Tensor, y: torch.Tensor, names, repeats: int) -> dict:
+    """zero-cost-nas's s/arch per measure and for ``names`` together, on its nasbench2 model, images ``x, y``."""
+    sys.path.insert(0, os.path.abspath(path))
+    from foresight.models import nasbench2  # noqa: E402  (the reference checkout)
+    from foresight.pruners import predictive
+
+    loader = [(x, y)]
+    out = {}
+
+    def run(measures) -> None:
+        for arch in arch_strings:
+            net = nasbench2.get_model_from_arch_str(arch, 10)
+            predictive.find_measures(net, loader, ("random", 1, 10), torch.device("cpu"), measure_names=list(measures))
+
+    for name in names:
+        out[name] = median_seconds(lambda: run([name]), repeats, len(arch_strings))
+    out["together"] = median_seconds(lambda: run(names), repeats, len(arch_strings))
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--archs", type=int, default=3)
-    p.add_argument("--proxies", default=",".join(PROXIES))
+    p.add_argument("--archs", type=int, default=4)
+    p.add_argument("--repeats", type=int, default=3, help="runs per row; the median is printed (default: 3)")
+    p.add_argument("--proxies", default=",".join(n for n in PROXIES if n != "fisher_naslib"),
+                   help="default: the 13 proxies (fisher_naslib is fisher on another network)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     p.add_argument("--variant", default="zc")
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--reference", default=None, help="a checkout of SamsungLabs/zero-cost-nas to time side by side")
     args = p.parse_args()
     os.environ.pop("BNBENCH_CACHE", None)  # time the computation, not the store
+    os.environ.setdefault("BNBENCH_PROGRESS", "off")  # the figures only
     torch.set_num_threads(args.threads)
     data = load_dataset("cifar10-valid", args.data_dir) if args.data_dir else synthetic()
     space = get_space("nb201")
     archs = space.sample(args.archs, 0)
-    ctx = ScoringContext(space=space, network=NetSpec(16, 5, 10, 3, 32), dataset=data, seed=0, progress=False,
-                         options={"model_variant": args.variant, "zc_batch_size": 64})
-    print(f"{len(archs)} archs, C=16 N=5 32x32, batch 64, variant {args.variant}, {torch.get_num_threads()} thread(s)")
-    for name in args.proxies.split(","):
-        start = time.perf_counter()
-        get(name)(archs, ctx)
-        print(f"{name:18s} {(time.perf_counter() - start) / len(archs):8.2f} s/arch", flush=True)
+    names = args.proxies.split(",")
+
+    def context() -> ScoringContext:  # a fresh run: nothing served from a previous row's store
+        return ScoringContext(space=space, network=NetSpec(16, 5, 10, 3, 32), dataset=data, seed=0, progress=False,
+                              options={"model_variant": args.variant, "zc_batch_size": 64})
+
+    print(f"{len(archs)} NB201 cells, C=16 N=5 32x32, batch 64, variant {args.variant}, "
+          f"{torch.get_num_threads()} torch thread(s) of {os.cpu_count()} cores, median of {args.repeats}")
+    get("snip")(archs[:1], context())  # warm-up: allocator, first-call kernel selection
+    unit, build = fwd_bwd(space, context(), archs, args.repeats)
+    print(f"{'fwd+bwd':24s} {unit:8.3f} s/arch   (network build {build:.3f} s)")
+    alone = {}
+    for name in names:
+        alone[name] = median_seconds(lambda: get(name)(archs, context()), args.repeats, len(archs))
+        print(f"{name:24s} {alone[name]:8.3f} s/arch   {alone[name] / unit:5.1f}x fwd+bwd   peak {peak_mb():6.0f} MB",
+              flush=True)
+    together = median_seconds(lambda: score_indicators([get(n) for n in names], archs, context(), None, {}),
+                              args.repeats, len(archs))
+    one_by_one = sum(alone.values())
+    print(f"{f'all {len(names)} together':24s} {together:8.3f} s/arch   {together / unit:5.1f}x fwd+bwd   "
+          f"(one by one {one_by_one:.3f}: {one_by_one / together:.1f}x)   peak {peak_mb():6.0f} MB")
+    seven = [n for n in REFERENCE_MEASURES if n in names]
+    ours7 = median_seconds(lambda: score_indicators([get(n) for n in seven], archs, context(), None, {}),
+                           args.repeats, len(archs))
+    print(f"{f'its {len(seven)} of zero-cost-nas':24s} {ours7:8.3f} s/arch")
+    if args.reference:
+        batch = image_batch(context())
+        ref = reference(args.reference, [space.to_str(a) for a in archs], batch.x, batch.y, seven, args.repeats)
+        print(f"\nzero-cost-nas (unmodified, {args.reference}) vs bnbench, s/arch")
+        print(f"{'proxy':24s} {'zero-cost-nas':>14s} {'bnbench':>9s} {'ratio':>7s}")
+        for name in seven:
+            print(f"{name:24s} {ref[name]:14.3f} {alone[name]:9.3f} {ref[name] / alone[name]:6.1f}x")
+        print(f"{f'all {len(seven)}':24s} {ref['together']:14.3f} {ours7:9.3f} {ref['together'] / ours7:6.1f}x")
 
 
 if __name__ == "__main__":

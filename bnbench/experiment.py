@@ -189,12 +189,14 @@ def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_d
     read while scoring (:class:`~bnbench.utils.read_options.ReadOptions`): changing an option that one
     indicator reads rescores that indicator only.
     """
+    from bnbench.indicators.zc.runner import prefetch as zc_prefetch
     from bnbench.utils.read_options import ReadOptions, still_valid
 
     out: dict[str, tuple[np.ndarray, float]] = {}
     arch_hash = hashlib.sha256(np.ascontiguousarray(archs).tobytes()).hexdigest()[:16]
     weights = weights_digest(ctx.supernet.model) if ctx.supernet is not None and needs(indicators, "supernet") else None
     network = dict(vars(ctx.network)) if ctx.network is not None else None  # the stand-alone network scored
+    pending = []
     for ind in indicators:
         key = _cache_key({**key_payload, "indicator": ind.name, "version": ind.version, "archs": arch_hash,
                           "space": getattr(ctx.space, "name", ctx.space), "network": network,
@@ -205,15 +207,20 @@ def score_indicators(indicators, archs: np.ndarray, ctx: ScoringContext, cache_d
                 and _cached_nonfinite_ok(cached)):
             out[ind.name] = (decode_scores(cached["scores"]), float(cached["seconds"]))
             continue
-        options = ReadOptions(ctx.options, ignore=RESULT_NEUTRAL_OPTIONS)
+        pending.append((ind, key, path, ReadOptions(ctx.options, ignore=RESULT_NEUTRAL_OPTIONS)))
+    # zero-cost proxies that read the same network and images are scored together from shared passes (each is
+    # charged an equal share of their time); their indicator calls below then read the run's store
+    contexts = {ind.name: replace(ctx, options=options) for ind, _, _, options in pending if ind.ready(ctx)}
+    charged = zc_prefetch([ind.name for ind, _, _, _ in pending if ind.name in contexts], archs, contexts)
+    for ind, key, path, options in pending:
         start = time.perf_counter()
-        scores = ind(archs, replace(ctx, options=options))
-        seconds = time.perf_counter() - start
+        scores = ind(archs, contexts.get(ind.name) or replace(ctx, options=options))
+        seconds = time.perf_counter() - start + charged.get(ind.name, 0.0)
         if path:
             atomic_write_json(path, {"key": key, "options": options.read, "seconds": seconds,
                                      "nonfinite": _NONFINITE_FORMAT, "scores": encode_scores(scores)})
         out[ind.name] = (scores, seconds)
-    return out
+    return {ind.name: out[ind.name] for ind in indicators}
 
 
 def select_archs(space, truth, n: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:

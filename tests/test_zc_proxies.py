@@ -14,7 +14,8 @@ from bnbench.indicators.zc.common import Batch, Undefined, image_batch
 from bnbench.indicators.zc.epe_nas import epe_score
 from bnbench.indicators.zc.fisher import fisher
 from bnbench.indicators.zc.jacob_cov import jacob_cov_score
-from bnbench.indicators.zc.nwot import hamming_kernel, log_det
+from bnbench.indicators.zc.nwot import log_det
+from bnbench.indicators.zc.shared import hamming_kernel
 from bnbench.indicators.zc.synflow import synflow
 from bnbench.indicators.zc.te_linear_regions import count_patterns
 from bnbench.indicators.zc.te_ntk import condition_number

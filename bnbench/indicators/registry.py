@@ -45,6 +45,8 @@ class ScoringContext:
     options: dict[str, Any] = field(default_factory=dict)
     progress: bool = True
     train: Any = None  # the run's TrainConfig: the supernet a training-free indicator builds untrained
+    memo: dict = field(default_factory=dict, repr=False, compare=False)  # run-scoped caches shared by its
+    # indicators (the zero-cost score store, :func:`bnbench.indicators.zc.runner.run_store`); carried by ``replace``
 
 
 ScoreFn = Callable[[np.ndarray, ScoringContext], np.ndarray]
@@ -59,12 +61,22 @@ class Indicator:
     summary: str
     version: int = 1  # bumped when the definition changes, so cached scores of the old one are not reused
 
-    def __call__(self, archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
+    def missing(self, ctx: ScoringContext) -> str | None:
+        """Why ``ctx`` cannot be scored with this indicator (a one-line message), or None."""
         for need in self.needs:
             if need == "supernet" and ctx.supernet is None:
-                raise BnbenchError(f"indicator {self.name!r} needs a trained supernet (train one or pass --supernet)")
+                return f"indicator {self.name!r} needs a trained supernet (train one or pass --supernet)"
             if need == "data" and ctx.dataset is None:
-                raise BnbenchError(f"indicator {self.name!r} needs a dataset (pass --dataset/--data-dir)")
+                return f"indicator {self.name!r} needs a dataset (pass --dataset/--data-dir)"
+        return None
+
+    def ready(self, ctx: ScoringContext) -> bool:
+        return self.missing(ctx) is None
+
+    def __call__(self, archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
+        problem = self.missing(ctx)
+        if problem:
+            raise BnbenchError(problem)
         scores = np.asarray(self.fn(np.asarray(archs), ctx), dtype=np.float64)
         if scores.shape != (len(archs),):
             raise RuntimeError(f"indicator {self.name} returned shape {scores.shape}, expected ({len(archs)},)")

@@ -1,5 +1,6 @@
-"""Shared plumbing of the zero-cost proxies: the per-architecture network factory, the scoring batch,
-the weight layers the pruning-at-init scores sum over, and the loss / input-Jacobian passes.
+"""Shared plumbing of the zero-cost proxies: the per-architecture network factory, the scoring batch and
+the weight layers the pruning-at-init scores sum over (the passes several proxies share:
+:mod:`~bnbench.indicators.zc.shared`).
 
 Every proxy is a function ``proxy(make, batch) -> float`` written against
 
@@ -28,7 +29,6 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from bnbench.indicators.zc.exact_bn import exact_constant_channels
@@ -178,23 +178,3 @@ def weight_layers(net: nn.Module) -> list[nn.Module]:
 
 def grad_or_zero(weight: torch.Tensor) -> torch.Tensor:
     return weight.grad if weight.grad is not None else torch.zeros_like(weight)
-
-
-def loss_backward(net: nn.Module, batch: Batch) -> torch.Tensor:
-    """One forward/backward of the mean cross-entropy on the batch (gradients left in ``.grad``)."""
-    net.zero_grad()
-    loss = F.cross_entropy(net(batch.x), batch.y)
-    loss.backward()
-    return loss
-
-
-def input_jacobian(net: nn.Module, x: torch.Tensor) -> np.ndarray:
-    """Rows d(sum of logits of sample i) / d(input i), flattened: N x (C H W), float64 (zeros when the
-    output does not depend on the input, e.g. a cell with no path from input to output)."""
-    x = x.detach().clone().requires_grad_(True)
-    net.zero_grad()
-    out = net(x)
-    if out.requires_grad:
-        out.backward(torch.ones_like(out))
-    grad = x.grad if x.grad is not None else torch.zeros_like(x)
-    return grad.reshape(len(x), -1).double().cpu().numpy()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bnbench.indicators.zc.common import Batch, NetFactory, input_jacobian
+from bnbench.indicators.zc.shared import Pass, Tap
 from bnbench.indicators.zc.jacob_cov import correlation
 from bnbench.indicators.zc.runner import proxy
 
@@ -36,7 +36,10 @@ def epe_score(jacobian: np.ndarray, labels: np.ndarray, num_classes: int) -> flo
     return float(np.abs(values[:, None] - values[None, :]).sum() / len(values))
 
 
-@proxy("epe_nas", higher_is_better=True, summary="EPE-NAS: per-class Jacobian correlation score")
-def epe_nas(make: NetFactory, batch: Batch) -> float:
-    labels = batch.y.cpu().numpy()
-    return epe_score(input_jacobian(make(), batch.x), labels, batch.num_classes)
+def epe_nas_value(p: Pass) -> float:
+    """EPE-NAS's score of the input Jacobian grouped by the batch's labels."""
+    return epe_score(p.jacobian, p.labels, p.num_classes)
+
+
+epe_nas = proxy("epe_nas", higher_is_better=True, tap=Tap("jacobian", epe_nas_value),
+                summary="EPE-NAS: per-class Jacobian correlation score")

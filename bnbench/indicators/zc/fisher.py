@@ -44,17 +44,12 @@ with ``fisher_naslib`` at 0.98: the bias is essentially the whole difference.
 from __future__ import annotations
 
 import math
-from collections import ChainMap
-from dataclasses import replace
-from typing import Any, Callable, Mapping
-
-import numpy as np
-import torch
+from typing import Any
 
 from bnbench.errors import BnbenchError
-from bnbench.indicators.registry import ScoringContext, register
-from bnbench.indicators.zc.common import Batch, NetFactory, image_batch, loss_backward, weight_layers
-from bnbench.indicators.zc.runner import ProxyFn, proxy, score_archs
+from bnbench.indicators.registry import ScoringContext
+from bnbench.indicators.zc.runner import proxy, register_bound
+from bnbench.indicators.zc.shared import Pass, Tap
 
 # The network NASLib (NAS-Bench-Suite-Zero) scores, per search space, as a bnbench model variant. NB201: NB201's
 # own (see above). NB101: NASLib's ``predictors/utils/models/nasbench1.py`` is a verbatim copy of zero-cost-nas's
@@ -75,48 +70,17 @@ def naslib_options(ctx: ScoringContext) -> dict[str, Any]:
     return {"model_variant": NASLIB_VARIANT[space]}
 
 
-@proxy("fisher", higher_is_better=True,
-       summary="Fisher, zero-cost-nas convention: sum of per-channel 0.5*mean_n(sum_hw act*grad)^2 x fan-in, "
-               "on --model-variant (zc: act has the conv bias)")
-def fisher(make: NetFactory, batch: Batch) -> float:
-    net = make()
-    layers = weight_layers(net)
-    fisher_k: dict[int, torch.Tensor] = {}
-
-    def on_forward(index: int):
-        def hook(module, inputs, act):
-            a = act.detach()  # the gradient hook must not hold ``act`` itself: a cycle frees nothing until gc runs
-
-            def on_grad(grad: torch.Tensor) -> None:
-                g_nk = (a * grad).sum(dim=tuple(range(2, a.dim()))) if a.dim() > 2 else a * grad
-                fisher_k[index] = fisher_k.get(index, 0) + 0.5 * g_nk.pow(2).mean(0)
-
-            if act.requires_grad:
-                act.register_hook(on_grad)
-        return hook
-
-    handles = [m.register_forward_hook(on_forward(i)) for i, m in enumerate(layers)]
-    try:
-        loss_backward(net, batch)
-    finally:
-        for h in handles:
-            h.remove()
-    return float(sum(f.abs().sum() * math.prod(layers[i].weight.shape[1:]) for i, f in fisher_k.items()))
+def fisher_value(p: Pass) -> float:
+    """sum over layers and output channels of |F_k| x fan-in (``p.fisher``: the per-channel saliencies)."""
+    return float(sum(f.abs().sum() * math.prod(p.layers[i].weight.shape[1:]) for i, f in p.fisher.items()))
 
 
-def register_bound(name: str, fn: ProxyFn, bind: Callable[[ScoringContext], Mapping[str, Any]], summary: str,
-                   higher_is_better: bool = True) -> None:
-    """Register ``fn`` as the image-batch proxy ``name`` with the options ``bind(ctx)`` bound: they override the
-    run's scoring options of the same name (which are then not read); every other option is the run's."""
-
-    def indicator(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
-        bound = ChainMap(dict(bind(ctx)), ctx.options)
-        return score_archs(name, fn, archs, replace(ctx, options=bound), image_batch)
-
-    indicator.__doc__ = fn.__doc__
-    register(name, higher_is_better, ("data",), summary)(indicator)
+FISHER_TAP = Tap("fisher", fisher_value)
+fisher = proxy("fisher", higher_is_better=True, tap=FISHER_TAP,
+               summary="Fisher, zero-cost-nas convention: sum of per-channel 0.5*mean_n(sum_hw act*grad)^2 x fan-in, "
+                       "on --model-variant (zc: act has the conv bias)")
 
 
-register_bound("fisher_naslib", fisher, naslib_options,
+register_bound("fisher_naslib", FISHER_TAP, naslib_options,
                "Fisher, NAS-Bench-Suite-Zero (NASLib) convention: fisher on NASLib's network (NB201: its own, no "
                "conv bias), whatever --model-variant")

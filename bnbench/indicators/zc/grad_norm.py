@@ -9,12 +9,14 @@ a gradient contribute 0. Higher is better.
 
 from __future__ import annotations
 
-from bnbench.indicators.zc.common import Batch, NetFactory, grad_or_zero, loss_backward, weight_layers
 from bnbench.indicators.zc.runner import proxy
+from bnbench.indicators.zc.shared import Pass, Tap
 
 
-@proxy("grad_norm", higher_is_better=True, summary="sum over conv/linear layers of ||dL/dW||_2")
-def grad_norm(make: NetFactory, batch: Batch) -> float:
-    net = make()
-    loss_backward(net, batch)
-    return float(sum(grad_or_zero(m.weight).norm() for m in weight_layers(net)))
+def grad_norm_value(p: Pass) -> float:
+    """sum over conv/linear layers of the Frobenius norm of dL/dW."""
+    return float(sum(g.norm() for g in p.grads))
+
+
+grad_norm = proxy("grad_norm", higher_is_better=True, tap=Tap("loss_grads", grad_norm_value),
+                  summary="sum over conv/linear layers of ||dL/dW||_2")

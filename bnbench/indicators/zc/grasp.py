@@ -19,21 +19,14 @@ same images, BN on the same batch statistics), so here one forward with ``create
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-
-from bnbench.indicators.zc.common import Batch, NetFactory, weight_layers
 from bnbench.indicators.zc.runner import proxy
+from bnbench.indicators.zc.shared import Pass, Tap
 
 
-@proxy("grasp", higher_is_better=True, summary="GraSP: sum of -theta * (H g) over conv/linear weights")
-def grasp(make: NetFactory, batch: Batch) -> float:
-    net = make()
-    weights = [m.weight for m in weight_layers(net)]
-    net.zero_grad()
-    grads = torch.autograd.grad(F.cross_entropy(net(batch.x), batch.y), weights, create_graph=True, allow_unused=True)
-    z = sum((g.detach() * g).sum() for g in grads if g is not None)
-    if not isinstance(z, torch.Tensor) or not z.requires_grad:
-        return 0.0  # no weight reaches the loss: Hg = 0
-    z.backward()
-    return float(sum((-w.detach() * w.grad).sum() for w in weights if w.grad is not None))
+def grasp_value(p: Pass) -> float:
+    """sum over conv/linear weights of -theta * (H g); 0 where no weight reaches the loss (H g = 0)."""
+    return float(sum((-m.weight.detach() * hg).sum() for m, hg in zip(p.layers, p.hvp) if hg is not None))
+
+
+grasp = proxy("grasp", higher_is_better=True, tap=Tap("hvp", grasp_value),
+              summary="GraSP: sum of -theta * (H g) over conv/linear weights")

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bnbench.indicators.zc.common import Batch, NetFactory, Undefined, input_jacobian
+from bnbench.indicators.zc.common import Undefined
 from bnbench.indicators.zc.runner import proxy
+from bnbench.indicators.zc.shared import Tap
 
 K = 1e-5
 
@@ -38,6 +39,5 @@ def jacob_cov_score(jacobian: np.ndarray) -> float:
     return float(-np.sum(np.log(eigenvalues + K) + 1.0 / (eigenvalues + K)))
 
 
-@proxy("jacob_cov", higher_is_better=True, summary="Jacobian covariance: -sum(log(l+k) + 1/(l+k)) over eigenvalues of corr(J)")
-def jacob_cov(make: NetFactory, batch: Batch) -> float:
-    return jacob_cov_score(input_jacobian(make(), batch.x))
+jacob_cov = proxy("jacob_cov", higher_is_better=True, tap=Tap("jacobian", lambda p: jacob_cov_score(p.jacobian)),
+                  summary="Jacobian covariance: -sum(log(l+k) + 1/(l+k)) over eigenvalues of corr(J)")

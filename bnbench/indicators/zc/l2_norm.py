@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import torch
 
-from bnbench.indicators.zc.common import Batch, NetFactory, shape_batch, weight_layers
+from bnbench.indicators.zc.common import shape_batch
 from bnbench.indicators.zc.runner import proxy
+from bnbench.indicators.zc.shared import Pass, Tap
 
 
-@proxy("l2_norm", higher_is_better=True, needs=(), batch=shape_batch,
-       summary="sum over conv/linear layers of the L2 norm of the initial weights")
 @torch.no_grad()
-def l2_norm(make: NetFactory, batch: Batch) -> float:
-    return float(sum(m.weight.norm() for m in weight_layers(make())))
+def l2_norm_value(p: Pass) -> float:
+    """sum over conv/linear layers of the Frobenius norm of the initial weight."""
+    return float(sum(m.weight.norm() for m in p.layers))
+
+
+l2_norm = proxy("l2_norm", higher_is_better=True, needs=(), batch=shape_batch, tap=Tap("weights", l2_norm_value),
+                summary="sum over conv/linear layers of the L2 norm of the initial weights")

@@ -20,17 +20,10 @@ undefined; bnbench.correlation ranks -inf last). Higher is better.
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torch import nn
 
-from bnbench.indicators.zc.common import Batch, NetFactory, Undefined
+from bnbench.indicators.zc.common import Undefined
 from bnbench.indicators.zc.runner import proxy
-
-
-def hamming_kernel(codes: torch.Tensor) -> torch.Tensor:
-    """K = c c^T + (1-c)(1-c)^T for binary codes (N x d), float64: the number of agreeing bits."""
-    c = codes.flatten(1).float()
-    return (c @ c.T + (1 - c) @ (1 - c).T).double()
+from bnbench.indicators.zc.shared import Pass, Tap
 
 
 def log_det(kernel: np.ndarray) -> float:
@@ -41,23 +34,13 @@ def log_det(kernel: np.ndarray) -> float:
     return -np.inf if sign == 0 else float(logabsdet)
 
 
-@proxy("nwot", higher_is_better=True, summary="NASWOT: log|det| of the Hamming kernel of binary ReLU codes")
-@torch.no_grad()
-def nwot(make: NetFactory, batch: Batch) -> float:
-    net = make()
-    kernel = torch.zeros(len(batch.x), len(batch.x), dtype=torch.float64, device=batch.device)
+def nwot_value(p: Pass) -> float:
+    """log |det K_H| of the kernel summed over every ReLU of the forward pass (``p.kernel``)."""
+    return log_det(p.kernel)
 
-    def hook(module, inputs, output):
-        nonlocal kernel
-        kernel = kernel + hamming_kernel(inputs[0] > 0)
 
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]
-    try:
-        net(batch.x)
-    finally:
-        for h in handles:
-            h.remove()
-    return log_det(kernel.cpu().numpy())
+nwot = proxy("nwot", higher_is_better=True, tap=Tap("relu_kernel", nwot_value),
+             summary="NASWOT: log|det| of the Hamming kernel of binary ReLU codes")
 
 
 nwot.infinite_ok = True  # -inf (singular kernel) is a value: the worst

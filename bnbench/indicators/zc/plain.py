@@ -9,12 +9,14 @@ Conventions: L = mean cross-entropy of the batch, train mode, default initialisa
 
 from __future__ import annotations
 
-from bnbench.indicators.zc.common import Batch, NetFactory, grad_or_zero, loss_backward, weight_layers
 from bnbench.indicators.zc.runner import proxy
+from bnbench.indicators.zc.shared import Pass, Tap
 
 
-@proxy("plain", higher_is_better=True, summary="sum of theta * dL/dtheta over conv/linear weights (signed)")
-def plain(make: NetFactory, batch: Batch) -> float:
-    net = make()
-    loss_backward(net, batch)
-    return float(sum((m.weight * grad_or_zero(m.weight)).sum().item() for m in weight_layers(net)))
+def plain_value(p: Pass) -> float:
+    """sum over conv/linear weights of theta * dL/dtheta (signed)."""
+    return float(sum((m.weight * g).sum().item() for m, g in zip(p.layers, p.grads)))
+
+
+plain = proxy("plain", higher_is_better=True, tap=Tap("loss_grads", plain_value),
+              summary="sum of theta * dL/dtheta over conv/linear weights (signed)")

@@ -12,12 +12,14 @@ default PyTorch initialisation; weights without a gradient contribute 0. Higher 
 
 from __future__ import annotations
 
-from bnbench.indicators.zc.common import Batch, NetFactory, grad_or_zero, loss_backward, weight_layers
 from bnbench.indicators.zc.runner import proxy
+from bnbench.indicators.zc.shared import Pass, Tap
 
 
-@proxy("snip", higher_is_better=True, summary="SNIP: sum |theta * dL/dtheta| over conv/linear weights")
-def snip(make: NetFactory, batch: Batch) -> float:
-    net = make()
-    loss_backward(net, batch)
-    return float(sum((m.weight * grad_or_zero(m.weight)).abs().sum().item() for m in weight_layers(net)))
+def snip_value(p: Pass) -> float:
+    """sum over conv/linear weights of |theta * dL/dtheta| (``p.grads``: the loss gradients)."""
+    return float(sum((m.weight * g).abs().sum().item() for m, g in zip(p.layers, p.grads)))
+
+
+snip = proxy("snip", higher_is_better=True, tap=Tap("loss_grads", snip_value),
+             summary="SNIP: sum |theta * dL/dtheta| over conv/linear weights")
