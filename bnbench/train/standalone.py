@@ -9,6 +9,7 @@ from torch import nn
 from bnbench.datasets import BatchAugmenter, ImageSplit, iterate_batches
 from bnbench.spaces import get_space
 from bnbench.train import loop
+from bnbench.utils.placement import place
 from bnbench.utils.seed import deterministic_cuda
 from bnbench.train.config import TrainConfig
 
@@ -58,7 +59,7 @@ def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, me
     if train.x.device.type == "cuda":
         deterministic_cuda()
     net = get_space(cfg.space).network(ops, cfg.build_options(), num_classes=num_classes, in_channels=train.x.shape[1])
-    net = net.to(train.x.device)
+    net = place(net, train.x.device)
     optimizer = loop.sgd(list(net.parameters()), cfg.lr, cfg.momentum, cfg.weight_decay)
     augmenter = BatchAugmenter(mean, std, augment, cfg.resolution)
     gen = torch.Generator(device=train.x.device).manual_seed(seed)

@@ -29,6 +29,7 @@ from bnbench.train.config import TrainConfig
 from bnbench.train.params import select_trainable
 from bnbench.utils.env import package_versions
 from bnbench.utils.io import atomic_torch_save
+from bnbench.utils.placement import place
 from bnbench.utils.seed import deterministic_cuda
 
 CHECKPOINT = "supernet.pt"
@@ -74,7 +75,7 @@ def train_supernet(cfg: TrainConfig, dataset: Dataset, out_dir: str | Path | Non
     device = dataset.train.x.device
     if device.type == "cuda":
         deterministic_cuda()
-    model = build_supernet(cfg, dataset).to(device)
+    model = place(build_supernet(cfg, dataset), device)
     optimizer = loop.sgd(select_trainable(model, cfg.train_mode, cfg.bn_scope), cfg.lr, cfg.momentum, cfg.weight_decay)
     result = TrainResult(model, cfg)
     ckpt = Path(out_dir) / CHECKPOINT if out_dir else None
@@ -294,7 +295,7 @@ def load_supernet(path: str | Path, dataset: Dataset, space: str = SPACE) -> Tra
         pass  # not registered: the space check below says what the checkpoint holds
     check_compatible(path, state, dataset, space)
     cfg = _saved_config(path, state)
-    model = build_supernet(cfg, dataset).to(dataset.train.x.device)
+    model = place(build_supernet(cfg, dataset), dataset.train.x.device)
     _load_weights(path, model, state["model"])
     model.eval()
     return TrainResult(model, cfg, list(state["history"]), int(state["epoch"]))

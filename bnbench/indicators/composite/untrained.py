@@ -17,6 +17,7 @@ import numpy as np
 
 from bnbench.indicators.composite.composite import composite
 from bnbench.indicators.registry import ScoringContext, register
+from bnbench.utils.placement import place
 
 
 @register("composite_untrained", higher_is_better=True, needs=("data",),
@@ -37,6 +38,6 @@ def composite_untrained(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
 
         base = train_config(ctx.dataset.name, ctx.seed, space=getattr(ctx.space, "name", None))
     cfg = TrainConfig.from_dict({**base.to_dict(), "epochs": 0})
-    model = build_supernet(cfg, ctx.dataset).to(ctx.dataset.train.x.device)
+    model = place(build_supernet(cfg, ctx.dataset), ctx.dataset.train.x.device)
     model.eval()
     return composite(archs, replace(ctx, supernet=TrainResult(model, cfg)))

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from bnbench.indicators.zc.exact_bn import exact_constant_channels
+from bnbench.utils.placement import place
 
 NetFactory = Callable[..., nn.Module]
 NUMERICS = "exact-bn"  # how networks compute (see exact_bn): part of every batch key, so older records are not served
@@ -166,7 +167,7 @@ def network_factory(space: Any, net: Any, variant: str, arch: Any, seed: int,
             model = space.network(arch, options, variant=variant, bn=bn, **shape)
             if init is not None:
                 init(model)  # a proxy's own re-initialisation, drawn from the same seeded stream
-        return exact_constant_channels(model.to(device).train())  # CPU scores as on CUDA (see exact_bn)
+        return exact_constant_channels(place(model, device).train())  # CPU scores as on CUDA (see exact_bn)
 
     return make
 
