@@ -11,10 +11,12 @@ Rows (medians over ``--repeats`` runs of ``--archs`` stratified cells; no store:
 * with ``--reference``: zero-cost-nas's ``find_measures`` per measure and for its seven together (it computes
   each measure on its own copy of the network), on its ``nasbench2`` model of the same cells, same images.
 
-Peak memory: the process's resident high-water mark (``ru_maxrss``) after each row.
+Peak memory: the process's resident high-water mark (``ru_maxrss``) after each row. ``--memory-archs N`` then
+scores N more sampled cells with all the proxies together, one cell at a time as a ``--jobs`` worker does, and
+prints the resident memory every N/10 cells: it must stay flat (a leak grows it with every architecture).
 
     python benchmarks/zc_speed.py [--archs 4] [--repeats 3] [--proxies synflow,snip] [--threads 1]
-        [--reference ../zero-cost-nas] [--data-dir ../shared/data/cifar10]
+        [--reference ../zero-cost-nas] [--data-dir ../shared/data/cifar10] [--memory-archs 1000]
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ def main() -> None:
     p.add_argument("--variant", default="zc")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--reference", default=None, help="a checkout of SamsungLabs/zero-cost-nas to time side by side")
+    p.add_argument("--memory-archs", type=int, default=0, help="then score this many more cells, printing memory")
+    p.add_argument("--memory-network", default="16,5,32", help="C,N,side of the --memory-archs run (default: 16,5,32)")
     args = p.parse_args()
     os.environ.pop("BNBENCH_CACHE", None)  # time the computation, not the store
     os.environ.setdefault("BNBENCH_PROGRESS", "off")  # the figures only
@@ -147,6 +151,30 @@ def main() -> None:
         for name in seven:
             print(f"{name:24s} {ref[name]:14.3f} {alone[name]:9.3f} {ref[name] / alone[name]:6.1f}x")
         print(f"{f'all {len(seven)}':24s} {ref['together']:14.3f} {ours7:9.3f} {ref['together'] / ours7:6.1f}x")
+    if args.memory_archs:
+        memory(space, data, names, args.memory_archs, [int(v) for v in args.memory_network.split(",")], args.variant)
+
+
+def current_mb() -> float:
+    """Resident set size now (Linux /proc), MB."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory(space, data, names, n: int, network: list[int], variant: str) -> None:
+    """Score ``n`` sampled cells one at a time with ``names`` together; print resident memory every n/10."""
+    channels, cells, side = network
+    archs = space.sample(n, 1)
+    ctx = ScoringContext(space=space, network=NetSpec(channels, cells, 10, 3, side), dataset=data, seed=0,
+                         progress=False, options={"model_variant": variant, "zc_batch_size": 64})
+    print(f"\nmemory over {n} cells, C={channels} N={cells} {side}x{side}, all {len(names)} proxies per cell")
+    every = max(1, n // 10)
+    start = time.perf_counter()
+    for i in range(n):
+        score_indicators([get(name) for name in names], archs[i:i + 1], ctx, None, {})
+        if (i + 1) % every == 0:
+            print(f"  {i + 1:6d} cells  resident {current_mb():7.0f} MB  peak {peak_mb():7.0f} MB  "
+                  f"{(time.perf_counter() - start) / (i + 1):.3f} s/cell", flush=True)
 
 
 if __name__ == "__main__":
