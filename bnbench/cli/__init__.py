@@ -10,12 +10,12 @@ from bnbench.errors import BnbenchError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from bnbench.cli import correlate, indicators, score, spaces, study, train, truth
+    from bnbench.cli import correlate, indicators, score, search, spaces, study, train, truth
 
     parser = argparse.ArgumentParser(prog="bnbench", description="Rank-correlation benchmark of cheap NAS indicators")
     parser.add_argument("--version", action="version", version=f"bnbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (correlate, score, train, truth, indicators, spaces, study):
+    for module in (correlate, score, train, truth, indicators, spaces, study, search):
         module.register(sub)
     return parser
 

@@ -258,6 +258,26 @@ class SearchSpace:
         except BnbenchError as err:
             raise BnbenchError(f"--sampler fairnas on {self.name}: {err}") from None
 
+    # --- variation (evolutionary search) ---------------------------------------------------------------------
+    def mutate(self, arch: Sequence[int], prob: float, rng: np.random.Generator) -> np.ndarray:
+        """A mutant of one encoded architecture: every gene redrawn uniformly with probability ``prob`` (the
+        mutation of SPOS's and BN-NAS's evolutionary search, Guo et al. ECCV 2020, Chen et al. ICCV 2021); the
+        result is a valid architecture (possibly the parent itself), ``(width,)`` int64.
+
+        Default: spaces whose encoding *is* the choice row, every combination valid (NB201, the MBConv space): a
+        gene is a decision, redrawn among its own choices. Spaces with structural genes override it."""
+        row = np.array(arch, dtype=np.int64).reshape(self.width)
+        limits = np.array([len(d.choices) for d in self.decisions], dtype=np.int64)
+        hit = rng.random(self.width) < prob
+        row[hit] = rng.integers(0, limits[hit])
+        return row
+
+    def crossover(self, a: Sequence[int], b: Sequence[int], rng: np.random.Generator) -> np.ndarray:
+        """A child of two encoded architectures: every gene taken from ``a`` or ``b`` with probability 1/2 (SPOS's
+        and BN-NAS's crossover); a valid architecture, ``(width,)`` int64. Default as :meth:`mutate`'s."""
+        a, b = (np.asarray(x, dtype=np.int64).reshape(self.width) for x in (a, b))
+        return np.where(rng.random(self.width) < 0.5, a, b)
+
     def strata(self, archs: np.ndarray) -> np.ndarray:
         """Stratum label of each architecture, for stratified evaluation samples (default: one stratum)."""
         return np.zeros(len(archs), dtype=np.int64)

@@ -57,3 +57,27 @@ def strata(archs: np.ndarray) -> np.ndarray:
     """Number of parameterised ops (sep_conv / dil_conv) over both cells of each genotype (0..16)."""
     ops = as_rows(archs).reshape(-1, 2 * A.PAIRS, 2)[..., 0]
     return PARAMETERISED[np.clip(ops, 0, len(A.OPS) - 1)].sum(axis=1).astype(np.int64)
+
+
+def mutate(row: np.ndarray, prob: float, rng: np.random.Generator) -> np.ndarray:
+    """A mutant genotype: in both cells every (op, input) pair's op is redrawn among the 7 ops, and its input among
+    the node's ``i + 2`` earlier states other than the node's other input, each with probability ``prob``; always
+    valid."""
+    pairs = np.array(row, dtype=np.int64).reshape(2, A.NODES, 2, 2)  # (cell type, node, pair in node, (op, input))
+    for cell in range(2):
+        for node in range(A.NODES):
+            for k in range(2):
+                if rng.random() < prob:
+                    pairs[cell, node, k, 0] = rng.integers(0, len(A.OPS))
+                if rng.random() < prob:
+                    other = pairs[cell, node, 1 - k, 1]
+                    pairs[cell, node, k, 1] = rng.choice([s for s in range(node + 2) if s != other])
+    return pairs.reshape(WIDTH)
+
+
+def crossover(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A child genotype: in both cells every intermediate node (its two pairs together) taken from either parent
+    with probability 1/2; always valid (a node's inputs come from one parent, so they stay distinct)."""
+    pa, pb = (np.asarray(x, dtype=np.int64).reshape(2, A.NODES, 2, 2) for x in (a, b))
+    take = rng.random((2, A.NODES)) < 0.5
+    return np.where(take[:, :, None, None], pa, pb).reshape(WIDTH)

@@ -21,6 +21,7 @@ from bnbench.errors import BnbenchError
 from bnbench.spaces.base import Decision, SearchSpace, SpaceOptions
 from bnbench.spaces.darts import arch as A
 from bnbench.spaces.darts.encoding import EDGES, WIDTH, canonical_rows, check_rows, choices, decode, encode
+from bnbench.spaces.darts import sampling
 from bnbench.spaces.darts.sampling import random_genotypes, sample_distinct, strata
 
 SUPERNET_DEFAULTS = dict(C=16, layers=8)  # supernet without C / layers: DARTS's search network (16 / 8)
@@ -115,6 +116,16 @@ class DARTSSpace(SearchSpace):
     def random_paths(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` genotypes drawn uniformly with replacement (SPOS: one path per training step)."""
         return random_genotypes(rng, n)
+
+    def mutate(self, arch: Sequence[int], prob: float, rng: np.random.Generator) -> np.ndarray:
+        """Per (op, input) pair: op and input redrawn with probability ``prob`` each, inputs kept distinct
+        (:func:`bnbench.spaces.darts.sampling.mutate`)."""
+        return sampling.mutate(check_rows(np.asarray(arch)[None])[0], prob, rng)
+
+    def crossover(self, a: Sequence[int], b: Sequence[int], rng: np.random.Generator) -> np.ndarray:
+        """Per intermediate node of both cells, its two pairs from either parent
+        (:func:`bnbench.spaces.darts.sampling.crossover`)."""
+        return sampling.crossover(check_rows(np.asarray(a)[None])[0], check_rows(np.asarray(b)[None])[0], rng)
 
     def fair_paths(self, rng: np.random.Generator, steps: int) -> np.ndarray:
         """FairNAS strict fairness over the op choices, ``(steps, 7, WIDTH)``: per step one pair of cell

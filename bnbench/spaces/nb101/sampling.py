@@ -84,3 +84,41 @@ def strata(archs: np.ndarray) -> np.ndarray:
     """Stratum label ``100 #conv3x3 + 10 #conv1x1 + #maxpool3x3`` of each encoded cell."""
     ops = np.asarray(archs, dtype=np.int64).reshape(-1, WIDTH)[:, NUM_BITS:]
     return sum((ops == o).sum(axis=1) * 10 ** (2 - o) for o in range(len(A.OPS)))
+
+
+def mutate(row: np.ndarray, prob: float, rng: np.random.Generator, tries: int = 100) -> np.ndarray:
+    """A valid mutant of one cell: on its embedded 7-vertex spec every adjacency bit flips and every interior op
+    (an unused position's op drawn first) is redrawn with probability ``prob``, redrawn until the spec is valid
+    after pruning (as NAS-Bench-101's own evolution mutates specs); the parent after ``tries`` failures."""
+    matrix, ops = _spec(row, rng)
+    for _ in range(tries):
+        flips = np.triu(rng.random(matrix.shape) < prob, 1)
+        new_ops = np.where(rng.random(ops.shape) < prob, rng.integers(0, len(A.OPS), size=ops.shape), ops)
+        valid, rows = prune_embed((matrix ^ flips)[None], new_ops[None])
+        if valid[0]:
+            return rows[0]
+    return np.asarray(row, dtype=np.int64)
+
+
+def crossover(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, tries: int = 100) -> np.ndarray:
+    """A valid child of two cells: every adjacency bit and interior op of the embedded specs taken from either
+    parent with probability 1/2, redrawn until valid after pruning; parent ``a`` after ``tries`` failures."""
+    (ma, oa), (mb, ob) = _spec(a, rng), _spec(b, rng)
+    for _ in range(tries):
+        matrix = np.where(rng.random(ma.shape) < 0.5, ma, mb)
+        ops = np.where(rng.random(oa.shape) < 0.5, oa, ob)
+        valid, rows = prune_embed(np.triu(matrix, 1)[None], ops[None])
+        if valid[0]:
+            return rows[0]
+    return np.asarray(a, dtype=np.int64)
+
+
+def _spec(row: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(7x7 0/1 matrix, 5 op indices) of an encoding row; unused positions get a random op (they have no edges)."""
+    from bnbench.spaces.nb101.encoding import full_matrices
+
+    row = np.asarray(row, dtype=np.int64)
+    ops = row[NUM_BITS:].copy()
+    unused = ops < 0
+    ops[unused] = rng.integers(0, len(A.OPS), size=int(unused.sum()))
+    return full_matrices(row[None])[0].astype(bool).astype(np.int64), ops

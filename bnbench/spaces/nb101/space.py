@@ -21,6 +21,7 @@ from bnbench.errors import BnbenchError
 from bnbench.spaces.base import Decision, SearchSpace, SpaceOptions
 from bnbench.spaces.nb101 import arch as A
 from bnbench.spaces.nb101.encoding import NUM_BITS, PAIRS, WIDTH, _ROWS, _COLS, check_rows, decode, embed
+from bnbench.spaces.nb101 import sampling
 from bnbench.spaces.nb101.sampling import random_cells, sample_distinct, strata
 
 NUM_CELLS = 423_624  # unique cells (module-hash classes) of NAS-Bench-101
@@ -132,6 +133,16 @@ class NB101Space(SearchSpace):
     def random_paths(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` cells drawn with replacement by the same sampler (SPOS: one path per training step)."""
         return random_cells(rng, n)
+
+    def mutate(self, arch: Sequence[int], prob: float, rng: np.random.Generator) -> np.ndarray:
+        """Bit flips and op redraws on the embedded 7-vertex spec, redrawn until valid
+        (:func:`bnbench.spaces.nb101.sampling.mutate`)."""
+        return sampling.mutate(check_rows(np.asarray(arch)[None])[0], prob, rng)
+
+    def crossover(self, a: Sequence[int], b: Sequence[int], rng: np.random.Generator) -> np.ndarray:
+        """Bits and ops of the embedded specs from either parent, redrawn until valid
+        (:func:`bnbench.spaces.nb101.sampling.crossover`)."""
+        return sampling.crossover(check_rows(np.asarray(a)[None])[0], check_rows(np.asarray(b)[None])[0], rng)
 
     def fair_paths(self, rng: np.random.Generator, steps: int) -> np.ndarray:
         """FairNAS strict fairness over the op choices, ``(steps, 3, WIDTH)``: per step one cell structure drawn

@@ -1,0 +1,121 @@
+"""Evolutionary search (SPOS / BN-NAS) on every space: operators, the algorithm, the command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bnbench.cli import main
+from bnbench.errors import BnbenchError
+from bnbench.indicators import NetSpec, ScoringContext
+from bnbench.search import EvolutionConfig, evolve, random_search
+from bnbench.search.fitness import indicator_fitness, parse_constraint
+from bnbench.spaces import SPACES, get_space
+
+SMALL = EvolutionConfig(population=10, generations=3, parents=4, mutations=5, crossovers=5, seed=0)
+
+
+@pytest.mark.parametrize("name", list(SPACES))
+def test_mutants_and_children_are_valid_architectures_of_the_space(name):
+    space = get_space(name)
+    rng = np.random.default_rng(0)
+    parents = space.sample(8, 0)
+    kids = np.array([space.mutate(parents[i % 8], 0.3, rng) for i in range(40)]
+                    + [space.crossover(parents[i % 8], parents[(i + 3) % 8], rng) for i in range(40)])
+    space.choices(kids)  # raises on an invalid row
+    for kid in kids[::7]:
+        assert (space.parse(space.to_str(kid)) == kid).all()
+    assert len({space.canonical(k) for k in kids}) > 10  # they vary
+    assert (space.mutate(parents[0], 0.0, rng) == parents[0]).all()
+    assert (space.crossover(parents[0], parents[0], rng) == parents[0]).all()
+
+
+def test_evolution_climbs_a_known_fitness_and_beats_random_search_at_equal_cost():
+    space = get_space("nb201")
+    conv3 = 3  # NB201 op index of nor_conv_3x3: fitness = how many edges hold it (the optimum: all 6)
+    assert space.decisions[0].choices[conv3] == "nor_conv_3x3"
+    fitness = lambda archs: (np.asarray(archs) == conv3).sum(axis=1).astype(float)  # noqa: E731
+    found = evolve(space, fitness, EvolutionConfig(seed=1))
+    assert found.evaluations == 50 + 20 * 50  # BN-NAS's settings: every generation 50 new architectures
+    assert found.scores[found.best()] == 6
+    assert len({space.canonical(a) for a in found.archs}) == found.evaluations  # nothing scored twice
+    curve = found.scores[found.best_so_far()]
+    assert (np.diff(curve) >= 0).all() and curve[-1] == 6
+    baseline = random_search(space, fitness, found.evaluations, seed=1)
+    assert baseline.evaluations == found.evaluations
+    # random search's best after 1,050 uniform draws: all-six cells are 1 in 15,625
+    assert baseline.scores[baseline.best()] <= found.scores[found.best()]
+    again = evolve(space, fitness, EvolutionConfig(seed=1))
+    assert (again.archs == found.archs).all()  # reproducible from its seed
+
+
+def test_nan_fitness_ranks_last():
+    space = get_space("nb201")
+    fitness = lambda archs: np.where(np.asarray(archs)[:, 0] == 0, np.nan, np.asarray(archs).sum(axis=1))  # noqa: E731
+    found = evolve(space, fitness, SMALL)
+    assert not np.isnan(found.scores[found.best()])
+
+
+@pytest.mark.parametrize("name", ["nb201", "nb101", "darts", "mobilenet"])
+def test_constraint_holds_for_every_evaluated_architecture(name):
+    space = get_space(name)
+    ctx = ScoringContext(space=space, network=NetSpec(8, 1, 10, 3, 16), progress=False)
+    params = indicator_fitness("params", ctx)
+    limit = float(np.median(params(space.sample(40, 0))))
+    admissible = parse_constraint(f"params<={limit}", ctx)
+    found = evolve(space, params, SMALL, admissible)
+    assert (params(found.archs) <= limit + 1e-12).all()
+    assert found.scores[found.best()] <= limit + 1e-12
+
+
+def test_lower_is_better_indicators_are_negated():
+    ctx = ScoringContext(space=get_space("nb201"), network=NetSpec(8, 1, 10, 3, 16), progress=False)
+    archs = get_space("nb201").sample(5, 0)
+    from bnbench.indicators import get
+
+    assert np.allclose(indicator_fitness("params", ctx)(archs), get("params")(archs, ctx))
+
+
+@pytest.mark.parametrize("text, message", [("params<1", "expected params<=X"), ("size<=3", "expected params<=X")])
+def test_bad_constraints_are_one_line_errors(text, message):
+    ctx = ScoringContext(space=get_space("nb201"), progress=False)
+    with pytest.raises(BnbenchError, match=message):
+        parse_constraint(text, ctx)
+
+
+def test_constraint_units():
+    ctx = ScoringContext(space=get_space("nb201"), network=NetSpec(16, 5, 10, 3, 32), progress=False)
+    archs = get_space("nb201").sample(30, 0)
+    from bnbench.indicators import get
+
+    params = get("params")(archs, ctx)
+    assert (parse_constraint("params<=500K", ctx)(archs) == (params <= 0.5)).all()
+    assert (parse_constraint("params<=0.5M", ctx)(archs) == (params <= 0.5)).all()
+
+
+def test_search_command_writes_the_evaluations_and_the_found_architecture(tmp_path, capsys):
+    out = tmp_path / "s"
+    code = main(["search", "evolution", "--space", "nb201", "--indicator", "params", "--population", "10",
+                 "--generations", "2", "--parents", "3", "--mutations", "4", "--crossovers", "4", "--random-baseline",
+                 "--no-progress", "--out", str(out)])
+    assert code == 0
+    doc = json.loads((out / "search.json").read_text())
+    assert doc["evolution"]["evaluations"] == len(doc["evolution"]["evaluated"]) == 30
+    assert doc["random_search"]["evaluations"] == 30
+    assert doc["config"]["evolution"]["population"] == 10 and doc["seeds"]["evolution"] == 0
+    assert "bnbench" in doc["versions"] and doc["ground_truth"]["description"]
+    assert len(doc["evolution"]["best_so_far_truth"]) == 30
+    assert "found" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--indicator", "nope"], "unknown"),
+    (["--indicator", "params", "--constraint", "params<=0"], "no admissible architecture"),
+    (["--indicator", "params", "--mutation-prob", "2"], "probability"),
+])
+def test_search_command_bad_input_is_one_line(tmp_path, capsys, argv, message):
+    code = main(["search", "evolution", "--space", "nb201", "--no-progress", "--out", str(tmp_path / "x"), *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
