@@ -26,7 +26,7 @@ TRAIN_OPTIONS = ("epochs", "channels", "cells", "resolution", "train_fraction", 
                  "schedule", "train_mode", "bn_scope", "sampler", "bn_every_op", "space_options", "label_smoothing",
                  "grad_clip")
 SCORING_OPTIONS = ("calib_batches", "val_images", "mc_batches", "mc_batch_size", "probe_images", "ntk_samples",
-                   "composite_weights", "model_variant", "zc_batch_size", "zc_batch", "jobs")
+                   "composite_weights", "model_variant", "zc_batch_size", "zc_batch", "jobs", "search_checkpoint")
 
 
 def list_spaces() -> pd.DataFrame:
@@ -55,6 +55,13 @@ def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
                            f"scoring options are {', '.join(SCORING_OPTIONS)}")
     train = {k: v for k, v in options.items() if k in TRAIN_OPTIONS}
     scoring = {k: v for k, v in options.items() if k in SCORING_OPTIONS and v is not None}
+    if scoring.get("search_checkpoint"):  # its digest keys the score cache, as on the command line
+        from bnbench.indicators.darts_alpha import file_digest
+
+        try:
+            scoring["search_checkpoint_sha256"] = file_digest(scoring["search_checkpoint"])
+        except OSError as err:
+            raise BnbenchError(f"search_checkpoint {scoring['search_checkpoint']}: {err.strerror or err}") from None
     return train, scoring
 
 

@@ -107,6 +107,8 @@ def add_scoring_options(g) -> None:
                    help="zero-cost proxies: one un-augmented batch for every architecture (fixed), or a random "
                         "augmented batch per architecture as zero-cost-nas draws it (per-arch) (default: fixed)")
     g.add_argument("--jobs", type=int, default=1, help="zero-cost proxies: parallel CPU worker processes (default: 1)")
+    g.add_argument("--search-checkpoint", default=None,
+                   help="dartsalpha: the search.json of a `bnbench search darts` run (its architecture weights)")
 
 
 COMPOSITE_OPTIONS = {"mc_batches": "MC-BatchNorm draws K (default 4)",
@@ -122,6 +124,15 @@ def scoring_options(args: argparse.Namespace) -> dict:
     options.update({k: getattr(args, k) for k in COMPOSITE_OPTIONS if getattr(args, k) is not None})
     if args.composite_weights is not None:
         options["composite_weights"] = args.composite_weights
+    if getattr(args, "search_checkpoint", None):  # its digest keys the score cache: a rerun search rescores
+        from bnbench.errors import BnbenchError
+        from bnbench.indicators.darts_alpha import file_digest
+
+        try:
+            options.update(search_checkpoint=args.search_checkpoint,
+                           search_checkpoint_sha256=file_digest(args.search_checkpoint))
+        except OSError as err:
+            raise BnbenchError(f"--search-checkpoint {args.search_checkpoint}: {err.strerror or err}") from None
     return options
 
 

@@ -1,4 +1,5 @@
-"""``bnbench search evolution``: evolutionary search (SPOS / BN-NAS) driven by any indicator."""
+"""``bnbench search evolution`` (SPOS / BN-NAS, driven by any indicator) and ``bnbench search darts``
+(differentiable search with BNAS-v2's remedies)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,91 @@ def register(sub) -> None:
     s.add_argument("--no-progress", action="store_true", help="hide progress bars")
     e.add_argument("--out", default=None, help="output directory (default: runs/search-<space>-<indicator>-seed<seed>)")
     e.set_defaults(func=run)
+    register_darts(kinds)
+
+
+DIFFERENTIABLE_SPACES = ("nb201",)
+
+
+def register_darts(kinds) -> None:
+    d = kinds.add_parser("darts", help="differentiable search (DARTS, first order) with BNAS-v2's CLR and PC+EN",
+                         description="Differentiable architecture search on the NB201 cell: first-order bilevel "
+                                     "updates on disjoint halves of the training images, optionally BNAS-v2's "
+                                     "confident learning rate (--clr) and partial channels with edge normalisation "
+                                     "(--partial-channels K --edge-norm). Writes OUT/search.json, the checkpoint "
+                                     "`--indicators dartsalpha --search-checkpoint` reads.")
+    d.add_argument("--space", default="nb201", help="search space (differentiable search: nb201)")
+    common.add_data(d)
+    common.add_truth(d)
+    g = d.add_argument_group("search")
+    g.add_argument("--epochs", type=int, default=50)
+    g.add_argument("--channels", type=int, default=16, help="C of the relaxed supernet (default 16)")
+    g.add_argument("--cells", type=int, default=5, help="N cells per stage (default 5)")
+    g.add_argument("--resolution", type=int, default=None, help="input side in pixels (default: native)")
+    g.add_argument("--train-fraction", type=float, default=1.0, help="fraction of the training images (halved: "
+                                                                    "weights / architecture)")
+    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--lr", type=float, default=0.025, help="weights' initial learning rate (cosine to 0.001)")
+    g.add_argument("--arch-lr", type=float, default=3e-4, help="architecture Adam learning rate")
+    g.add_argument("--clr", action="store_true", help="BNAS-v2's confident learning rate for the architecture")
+    g.add_argument("--clr-power", type=float, default=2.0, help="confidence ((epoch+1)/E)^power (default 2)")
+    g.add_argument("--partial-channels", type=int, default=1, help="K of partial channel connections (1: off)")
+    g.add_argument("--edge-norm", action="store_true", help="edge normalisation (PC-DARTS / BNAS-v2)")
+    g.add_argument("--train-mode", choices=("full", "bn"), default="full",
+                   help="full: all weights; bn: only BN affine parameters, the classifier and alpha")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--no-progress", action="store_true", help="no per-epoch lines")
+    d.add_argument("--out", default=None, help="output directory (default: runs/darts-<space>-seed<seed>)")
+    d.set_defaults(func=run_darts)
+
+
+def run_darts(args: argparse.Namespace) -> int:
+    from bnbench import progress
+    from bnbench.datasets import load_dataset
+    from bnbench.errors import BnbenchError
+    from bnbench.experiment import dataset_name
+    from bnbench.search.differentiable import DifferentiableConfig, checkpoint, search
+    from bnbench.spaces import get_space
+    from bnbench.utils.env import package_versions
+    from bnbench.utils.io import atomic_write_json
+    from bnbench.utils.seed import resolve_device
+
+    space = get_space(args.space)
+    if space.name not in DIFFERENTIABLE_SPACES:
+        raise BnbenchError(f"search darts --space {space.name}: differentiable search runs on "
+                           f"{', '.join(DIFFERENTIABLE_SPACES)} (the DARTS cell space is not wired yet)")
+    opts = common.run_options(args, space=space.name)
+    name = dataset_name(opts)
+    cfg = DifferentiableConfig(epochs=args.epochs, channels=args.channels, cells=args.cells,
+                               resolution=args.resolution, train_fraction=args.train_fraction,
+                               batch_size=args.batch_size, lr=args.lr, arch_lr=args.arch_lr, clr=args.clr,
+                               clr_power=args.clr_power, partial=args.partial_channels, edge_norm=args.edge_norm,
+                               train_mode=args.train_mode, seed=args.seed)
+    truth = _truth_or_none(opts, name)  # --benchmark, else the embedded table (covers a sample only)
+    dataset = load_dataset(name, args.data_dir, resolve_device(args.device), truth_split=args.truth_split)
+    result = search(dataset, cfg, progress=None if args.no_progress else progress.line)
+    doc = checkpoint(result, space.name)
+    doc.update(dataset=name, versions=package_versions(), seeds={"search": cfg.seed},
+               ground_truth=None if truth is None else truth.description())
+    if truth is not None:
+        position = {a: i for i, a in enumerate(truth.archs)}
+        for record in doc["history"]:
+            key = space.truth_key(space.parse(record["derived"]))
+            record["derived_truth"] = float(truth.values[position[key]]) if key in position else None
+    out = args.out or f"runs/darts-{space.name}-seed{cfg.seed}"
+    atomic_write_json(f"{out}/search.json", doc)
+    last = doc["history"][-1]
+    truth_text = "" if truth is None else f", true {last['derived_truth']}"
+    print(f"derived {doc['derived']} (parameter-free share {last['parameter_free']:.2f}{truth_text}); "
+          f"{result.seconds:.0f} s")
+    print(f"wrote {out}/search.json")
+    return 0
+
+
+def _truth_or_none(opts, name: str):
+    from bnbench.experiment import load_truth_and_table
+
+    return load_truth_and_table(opts, name)[0]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,205 @@
+"""Differentiable architecture search with BNAS-v2's remedies against performance collapse (Ding et al.,
+"BNAS-v2: Memory-efficient and Performance-collapse-prevented Broad Neural Architecture Search", arXiv 2009.08886),
+on the NB201 cell (:mod:`bnbench.spaces.nb201.relaxed`).
+
+Bilevel optimisation, first order (DARTS's ``--unrolled`` off): the training images are split once into two
+disjoint, class-stratified halves (DARTS's 50/50 split of the training set); every step first updates the
+architecture parameters (``alpha``, and ``beta`` with edge normalisation) by Adam on the cross-entropy of a batch of
+the second half, then the network weights by SGD (Nesterov momentum, cosine learning rate, gradient norm clipped
+to 5) on a batch of the first half. DARTS's hyper-parameters are the defaults (weights: lr 0.025 -> 0.001,
+momentum 0.9, weight decay 3e-4; architecture: Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3).
+
+The two remedies, each switchable on its own:
+
+* **Confident learning rate** (``clr``): the architecture learning rate of epoch ``t`` (0-based) of ``E`` is
+  ``arch_lr * ((t + 1) / E) ** clr_power`` (power 2 in the authors' code): early, when the one-shot weights are
+  poorly trained and their gradients with respect to alpha are not to be trusted, alpha barely moves. The learning
+  rate is scaled, not the gradient: Adam divides the gradient by its running magnitude, so a scaled gradient would
+  move alpha by almost the same step.
+* **Partial channel connections + edge normalisation** (``partial`` K > 1, ``edge_norm``): see the relaxed cell.
+
+``train_mode="bn"`` trains only the candidate ops' and the skeleton's BN affine parameters, the classifier and
+alpha (the project's BN-only supernets; candidate-op BNs then get affine parameters).
+
+Each epoch records the derived cell, the share of parameter-free ops in it (``none``, ``skip_connect``,
+``avg_pool_3x3``: the symptom of collapse), the mean entropy of the op weights and alpha itself.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from bnbench.datasets import BatchAugmenter, Dataset, ImageSplit, iterate_batches
+from bnbench.datasets.sampling import stratified_split
+from bnbench.errors import BnbenchError
+from bnbench.spaces.nb201 import arch as A
+from bnbench.spaces.nb201.relaxed import PARAMETER_FREE, RelaxedSupernet
+from bnbench.train.loop import cosine_lr
+from bnbench.utils.placement import place
+
+TRAIN_MODES = ("full", "bn")
+
+
+@dataclass(frozen=True)
+class DifferentiableConfig:
+    """A differentiable search run (module docstring); sizes as ``train-supernet``'s knobs."""
+
+    epochs: int = 50
+    channels: int = 16
+    cells: int = 5
+    resolution: int | None = None
+    train_fraction: float = 1.0
+    batch_size: int = 64
+    lr: float = 0.025
+    lr_min: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    arch_lr: float = 3e-4
+    arch_weight_decay: float = 1e-3
+    clr: bool = False
+    clr_power: float = 2.0
+    partial: int = 1
+    edge_norm: bool = False
+    train_mode: str = "full"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.train_mode not in TRAIN_MODES:
+            raise BnbenchError(f"--train-mode {self.train_mode!r}: expected one of {', '.join(TRAIN_MODES)}")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise BnbenchError(f"differentiable search: epochs {self.epochs} and batch size {self.batch_size} must "
+                               "be positive")
+
+    def confidence(self, epoch: int) -> float:
+        """BNAS-v2's confidence of epoch ``epoch`` (0-based): ``((epoch + 1) / epochs) ** clr_power``; 1 without CLR."""
+        return ((epoch + 1) / self.epochs) ** self.clr_power if self.clr else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DifferentiableResult:
+    """The search's history (one dict per epoch: derived cell, parameter-free share, entropy, losses, alpha) and
+    its final architecture parameters."""
+
+    model: RelaxedSupernet
+    history: list[dict]
+    config: DifferentiableConfig
+    seconds: float
+
+    @property
+    def derived(self) -> list[int]:
+        return self.model.derive()
+
+    def alpha(self) -> np.ndarray:
+        return self.model.alpha.detach().cpu().numpy()
+
+
+def split_halves(split: ImageSplit, seed: int) -> tuple[ImageSplit, ImageSplit]:
+    """Two disjoint class-stratified halves of ``split`` (weights, architecture)."""
+    labels = split.y.cpu().numpy()
+    first, second = stratified_split(labels, len(labels) // 2, [seed, 7])
+    index = [torch.as_tensor(part, device=split.x.device) for part in (first, second)]
+    return tuple(ImageSplit(split.x[i], split.y[i]) for i in index)
+
+
+def _trainable(model: RelaxedSupernet, mode: str) -> list[torch.nn.Parameter]:
+    if mode == "full":
+        return model.weight_parameters()
+    keep = [p for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.affine
+            for p in (m.weight, m.bias)] + list(model.classifier.parameters())
+    ids = {id(p) for p in keep}
+    for p in model.weight_parameters():
+        p.requires_grad_(id(p) in ids)
+    return keep
+
+
+def search(dataset: Dataset, cfg: DifferentiableConfig, progress: Callable[[str], None] | None = None
+           ) -> DifferentiableResult:
+    """Run the differentiable search of the module docstring on ``dataset``'s training images."""
+    start = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    device = dataset.train.x.device
+    train = dataset.train
+    if cfg.train_fraction < 1:
+        from bnbench.datasets.sampling import stratified_subset
+
+        keep = torch.as_tensor(stratified_subset(train.y.cpu().numpy(), cfg.train_fraction, [cfg.seed, 3]),
+                               device=device)
+        train = ImageSplit(train.x[keep], train.y[keep])
+    weights_half, arch_half = split_halves(train, cfg.seed)
+    model = RelaxedSupernet(cfg.channels, cfg.cells, dataset.num_classes, train.x.shape[1], cfg.partial,
+                            cfg.edge_norm, affine=cfg.train_mode == "bn")
+    model = place(model, device).train()
+    w_opt = torch.optim.SGD(_trainable(model, cfg.train_mode), lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
+                            weight_decay=cfg.weight_decay)
+    a_opt = torch.optim.Adam(model.arch_parameters(), lr=cfg.arch_lr, betas=(0.5, 0.999),
+                             weight_decay=cfg.arch_weight_decay)
+    augmenter = BatchAugmenter(dataset.mean, dataset.std, dataset.augment, cfg.resolution)
+    steps = max(1, len(weights_half) // cfg.batch_size)
+    total = cfg.epochs * steps
+    history: list[dict] = []
+    for epoch in range(cfg.epochs):
+        gen = torch.Generator(device=device).manual_seed(int(np.random.SeedSequence([cfg.seed, epoch]).generate_state(1)[0]))
+        for group in a_opt.param_groups:
+            group["lr"] = cfg.arch_lr * cfg.confidence(epoch)
+        w_loss = a_loss = 0.0
+        w_batches = iterate_batches(weights_half, cfg.batch_size, augmenter, train=True, generator=gen, shuffle=True,
+                                    drop_last=True)
+        a_batches = iterate_batches(arch_half, cfg.batch_size, augmenter, train=True, generator=gen, shuffle=True,
+                                    drop_last=True)
+        for step, ((xw, yw), (xa, ya)) in enumerate(zip(w_batches, a_batches)):
+            a_opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(xa), ya)
+            loss.backward()
+            a_opt.step()
+            a_loss += float(loss.detach())
+            for group in w_opt.param_groups:
+                group["lr"] = cfg.lr_min + (cosine_lr(cfg.lr, epoch * steps + step, total) / cfg.lr) * (cfg.lr - cfg.lr_min)
+            w_opt.zero_grad(set_to_none=True)
+            a_opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(model(xw), yw)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for g in w_opt.param_groups for p in g["params"]], cfg.grad_clip)
+            w_opt.step()
+            w_loss += float(loss.detach())
+        n = max(step + 1, 1)
+        record = epoch_record(model, epoch, w_loss / n, a_loss / n, cfg)
+        history.append(record)
+        if progress is not None:
+            progress(f"differentiable search epoch {epoch + 1}/{cfg.epochs}: weight loss {record['weight_loss']:.3f}, "
+                     f"arch loss {record['arch_loss']:.3f}, derived {record['derived']}, parameter-free "
+                     f"{record['parameter_free']:.2f}")
+    return DifferentiableResult(model, history, cfg, time.perf_counter() - start)
+
+
+def epoch_record(model: RelaxedSupernet, epoch: int, weight_loss: float, arch_loss: float,
+                 cfg: DifferentiableConfig) -> dict:
+    weights = model.op_weights().detach().cpu().numpy()
+    derived = model.derive()
+    entropy = float(-(weights * np.log(np.clip(weights, 1e-12, 1))).sum(axis=1).mean())
+    return {"epoch": epoch + 1, "weight_loss": weight_loss, "arch_loss": arch_loss, "derived": A.to_str(derived),
+            "parameter_free": float(np.mean([o in PARAMETER_FREE for o in derived])),
+            "entropy": entropy, "max_entropy": math.log(weights.shape[1]), "confidence": cfg.confidence(epoch),
+            "alpha": model.alpha.detach().cpu().tolist()}
+
+
+CHECKPOINT_KIND = "bnbench differentiable search"
+
+
+def checkpoint(result: DifferentiableResult, space: str = "nb201") -> dict:
+    """The JSON document of a finished search: what the ``dartsalpha`` indicator reads (``space``, ``ops``,
+    ``alpha``) and what it was trained with (config, history)."""
+    return {"kind": CHECKPOINT_KIND, "space": space, "ops": list(A.OPS), "alpha": result.alpha().tolist(),
+            "beta": None if result.model.beta is None else result.model.beta.detach().cpu().tolist(),
+            "derived": A.to_str(result.derived), "config": result.config.to_dict(), "history": result.history,
+            "seconds": result.seconds}

@@ -1,0 +1,132 @@
+"""Differentiable search on the NB201 cell (DARTS first order, BNAS-v2's CLR and PC+EN) and the dartsalpha indicator."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from bnbench.cli import main
+from bnbench.errors import BnbenchError
+from bnbench.indicators import NetSpec, ScoringContext, get
+from bnbench.search.differentiable import DifferentiableConfig, checkpoint, search
+from bnbench.spaces import get_space
+from bnbench.spaces.nb201 import arch as A
+from bnbench.spaces.nb201.relaxed import RelaxedCell, RelaxedSupernet, channel_shuffle
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+TINY = dict(epochs=2, channels=4, cells=1, batch_size=32, train_fraction=0.5)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from bnbench.datasets import load_dataset
+
+    return load_dataset("digits", None)
+
+
+def test_a_one_hot_relaxed_cell_computes_the_chosen_cell():
+    torch.manual_seed(0)
+    cell = RelaxedCell(4).eval()
+    arch = A.parse("|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|skip_connect~2|")
+    onehot = torch.zeros(6, 5)
+    onehot[torch.arange(6), torch.as_tensor(arch)] = 1.0
+    x = torch.randn(2, 4, 6, 6)
+    nodes, e = [x], 0
+    for j in range(1, 4):
+        total = 0
+        for i in range(j):
+            op = A.OPS[arch[e]]
+            total = total + (torch.zeros_like(x) if op == "none" else cell.edges[e][arch[e]](nodes[i]))
+            e += 1
+        nodes.append(total)
+    torch.testing.assert_close(cell(x, onehot, None), nodes[-1])
+
+
+def test_channel_shuffle_is_a_permutation_of_channels():
+    x = torch.arange(8.0).reshape(1, 8, 1, 1)
+    assert channel_shuffle(x, 4).flatten().tolist() == [0, 2, 4, 6, 1, 3, 5, 7]
+
+
+def test_edge_weights_are_a_softmax_per_destination_node():
+    net = RelaxedSupernet(4, 1, edge_norm=True)
+    with torch.no_grad():
+        net.beta.copy_(torch.tensor([0.0, 1.0, 2.0, 0.0, 0.0, 0.0]))
+    w = net.edge_weights().detach()
+    assert float(w[0]) == pytest.approx(1.0)
+    assert float(w[1] + w[2]) == pytest.approx(1.0) and float(w[3:].sum()) == pytest.approx(1.0)
+    assert RelaxedSupernet(4, 1).edge_weights() is None
+    with pytest.raises(BnbenchError, match="divisor"):
+        RelaxedSupernet(6, 1, partial=4)
+
+
+def test_confident_learning_rate_schedule():
+    cfg = DifferentiableConfig(epochs=4, clr=True)
+    assert [cfg.confidence(t) for t in range(4)] == [1 / 16, 4 / 16, 9 / 16, 1.0]
+    assert DifferentiableConfig(epochs=4).confidence(0) == 1.0
+
+
+def test_search_learns_reproducibly_and_records_collapse_measures(digits):
+    first = search(digits, DifferentiableConfig(**TINY, clr=True))
+    again = search(digits, DifferentiableConfig(**TINY, clr=True))
+    np.testing.assert_array_equal(first.alpha(), again.alpha())
+    record = first.history[-1]
+    assert set(record) >= {"derived", "parameter_free", "entropy", "alpha", "confidence", "weight_loss"}
+    assert 0 <= record["parameter_free"] <= 1 and record["confidence"] == 1.0
+    assert first.history[0]["confidence"] == 0.25
+    torch.manual_seed(0)
+    initial = RelaxedSupernet(4, 1, 10, 1).alpha.detach().numpy()  # the search's initialisation (seed 0)
+    assert np.abs(first.alpha() - initial).max() > 1e-4  # Adam moved alpha
+    pc = search(digits, DifferentiableConfig(**TINY, partial=2, edge_norm=True))
+    assert pc.model.beta is not None and pc.history[-1]["derived"]
+
+
+def test_bn_only_search_trains_only_bn_the_classifier_and_alpha(digits):
+    torch.manual_seed(0)
+    result = search(digits, DifferentiableConfig(**TINY, train_mode="bn"))
+    torch.manual_seed(0)
+    fresh = RelaxedSupernet(4, 1, 10, 1, affine=True)
+    convs = [(n, p) for n, p in result.model.named_parameters() if "weight" in n and p.dim() == 4]
+    initial = dict(fresh.named_parameters())
+    assert convs and all(torch.equal(p.detach().contiguous(), initial[n].detach()) for n, p in convs)
+
+
+def test_dartsalpha_ranks_the_derived_cell_first(digits, tmp_path):
+    result = search(digits, DifferentiableConfig(**TINY))
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps(checkpoint(result)))
+    space = get_space("nb201")
+    ctx = ScoringContext(space=space, network=NetSpec(), progress=False, options={"search_checkpoint": str(path)})
+    scores = get("dartsalpha")(space.all_archs(), ctx)
+    assert A.to_str(space.all_archs()[int(np.argmax(scores))]) == A.to_str(result.derived)
+    alpha = result.alpha()
+    log_p = alpha - np.log(np.exp(alpha).sum(axis=1, keepdims=True))
+    cell = space.all_archs()[123]
+    assert scores[123] == pytest.approx(log_p[np.arange(6), cell].sum())
+
+
+def test_dartsalpha_bad_checkpoints_are_one_line_errors(tmp_path):
+    ctx = ScoringContext(space=get_space("nb201"), progress=False)
+    archs = get_space("nb201").sample(3, 0)
+    with pytest.raises(BnbenchError, match="needs a differentiable-search checkpoint"):
+        get("dartsalpha")(archs, ctx)
+    junk = tmp_path / "junk.json"
+    junk.write_text("{\"alpha\": 1}")
+    with pytest.raises(BnbenchError, match="not a `bnbench search darts` checkpoint"):
+        get("dartsalpha")(archs, ScoringContext(space=ctx.space, options={"search_checkpoint": str(junk)}))
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"kind": "bnbench differentiable search", "space": "darts", "alpha": []}))
+    with pytest.raises(BnbenchError, match="a search of darts"):
+        get("dartsalpha")(archs, ScoringContext(space=ctx.space, options={"search_checkpoint": str(other)}))
+
+
+def test_search_darts_command(tmp_path, capsys):
+    out = tmp_path / "d"
+    assert main(["search", "darts", "--epochs", "1", "--channels", "4", "--cells", "1", "--clr",
+                 "--no-progress", "--out", str(out)]) == 0
+    doc = json.loads((out / "search.json").read_text())
+    assert doc["space"] == "nb201" and len(doc["history"]) == 1 and "versions" in doc
+    assert main(["search", "darts", "--space", "darts", "--out", str(out)]) == 2
+    assert "differentiable search runs on nb201" in capsys.readouterr().err
