@@ -128,5 +128,39 @@ def test_search_darts_command(tmp_path, capsys):
                  "--no-progress", "--out", str(out)]) == 0
     doc = json.loads((out / "search.json").read_text())
     assert doc["space"] == "nb201" and len(doc["history"]) == 1 and "versions" in doc
-    assert main(["search", "darts", "--space", "darts", "--out", str(out)]) == 2
+    assert main(["search", "darts", "--space", "nb101", "--out", str(out)]) == 2
     assert "differentiable search runs on nb201" in capsys.readouterr().err
+
+
+def test_darts_relaxation_derives_the_genotype_its_alpha_favours():
+    from bnbench.spaces.darts.relaxed import RelaxedDartsSupernet
+    from bnbench.spaces.darts.encoding import edge_index
+
+    space = get_space("darts")
+    row = space.sample(1, 3)[0]  # canonical: each node's pairs in input order
+    net = RelaxedDartsSupernet(4, 3, edge_norm=True)
+    pairs = row.reshape(2, 8, 2)
+    with torch.no_grad():
+        net.alpha.zero_()
+        net.alpha[:, :, -1] = 10.0  # `none` strongest everywhere: never derived
+        for t in range(2):
+            for p, (op, src) in enumerate(pairs[t]):
+                net.alpha[t, edge_index(p // 2, src), op] = 5.0
+    np.testing.assert_array_equal(net.derive(), row)
+    assert net.parameter_free(row) == pytest.approx(
+        np.isin(pairs[..., 0], [0, 1, 2]).mean())  # max/avg pool, skip
+    out = RelaxedDartsSupernet(8, 3, partial=4, edge_norm=True)(torch.randn(2, 3, 16, 16))
+    assert out.shape == (2, 10)
+
+
+def test_darts_search_and_dartsalpha_on_the_darts_space(digits, tmp_path):
+    result = search(digits, DifferentiableConfig(epochs=1, channels=4, cells=3, batch_size=32, train_fraction=0.3),
+                    space="darts")
+    space = get_space("darts")
+    assert space.parse(space.to_str(result.derived)).shape == (32,)
+    path = tmp_path / "search.json"
+    path.write_text(json.dumps(checkpoint(result)))
+    ctx = ScoringContext(space=space, progress=False, options={"search_checkpoint": str(path)})
+    archs = np.concatenate([result.derived[None], space.sample(20, 0)])
+    scores = get("dartsalpha")(archs, ctx)
+    assert np.isfinite(scores).all()

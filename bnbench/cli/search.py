@@ -43,23 +43,25 @@ def register(sub) -> None:
     register_darts(kinds)
 
 
-DIFFERENTIABLE_SPACES = ("nb201",)
+DIFFERENTIABLE_SPACES = ("nb201", "darts")
 
 
 def register_darts(kinds) -> None:
     d = kinds.add_parser("darts", help="differentiable search (DARTS, first order) with BNAS-v2's CLR and PC+EN",
-                         description="Differentiable architecture search on the NB201 cell: first-order bilevel "
+                         description="Differentiable architecture search on the NB201 cell or the DARTS cell space: "
+                                     "first-order bilevel "
                                      "updates on disjoint halves of the training images, optionally BNAS-v2's "
                                      "confident learning rate (--clr) and partial channels with edge normalisation "
                                      "(--partial-channels K --edge-norm). Writes OUT/search.json, the checkpoint "
                                      "`--indicators dartsalpha --search-checkpoint` reads.")
-    d.add_argument("--space", default="nb201", help="search space (differentiable search: nb201)")
+    d.add_argument("--space", default="nb201", help="search space: nb201 | darts (default: nb201)")
     common.add_data(d)
     common.add_truth(d)
     g = d.add_argument_group("search")
     g.add_argument("--epochs", type=int, default=50)
-    g.add_argument("--channels", type=int, default=16, help="C of the relaxed supernet (default 16)")
-    g.add_argument("--cells", type=int, default=5, help="N cells per stage (default 5)")
+    g.add_argument("--channels", type=int, default=None, help="C of the relaxed supernet (default 16)")
+    g.add_argument("--cells", type=int, default=None, help="NB201: N cells per stage (default 5); DARTS: cells "
+                                                            "(default 8)")
     g.add_argument("--resolution", type=int, default=None, help="input side in pixels (default: native)")
     g.add_argument("--train-fraction", type=float, default=1.0, help="fraction of the training images (halved: "
                                                                     "weights / architecture)")
@@ -92,7 +94,7 @@ def run_darts(args: argparse.Namespace) -> int:
     space = get_space(args.space)
     if space.name not in DIFFERENTIABLE_SPACES:
         raise BnbenchError(f"search darts --space {space.name}: differentiable search runs on "
-                           f"{', '.join(DIFFERENTIABLE_SPACES)} (the DARTS cell space is not wired yet)")
+                           f"{', '.join(DIFFERENTIABLE_SPACES)}")
     opts = common.run_options(args, space=space.name)
     name = dataset_name(opts)
     cfg = DifferentiableConfig(epochs=args.epochs, channels=args.channels, cells=args.cells,
@@ -100,10 +102,10 @@ def run_darts(args: argparse.Namespace) -> int:
                                batch_size=args.batch_size, lr=args.lr, arch_lr=args.arch_lr, clr=args.clr,
                                clr_power=args.clr_power, partial=args.partial_channels, edge_norm=args.edge_norm,
                                train_mode=args.train_mode, seed=args.seed)
-    truth = _truth_or_none(opts, name)  # --benchmark, else the embedded table (covers a sample only)
+    truth = _truth_or_none(opts, name) if args.benchmark or name == "digits" else None  # digits: the embedded table
     dataset = load_dataset(name, args.data_dir, resolve_device(args.device), truth_split=args.truth_split)
-    result = search(dataset, cfg, progress=None if args.no_progress else progress.line)
-    doc = checkpoint(result, space.name)
+    result = search(dataset, cfg, progress=None if args.no_progress else progress.line, space=space)
+    doc = checkpoint(result)
     doc.update(dataset=name, versions=package_versions(), seeds={"search": cfg.seed},
                ground_truth=None if truth is None else truth.description())
     if truth is not None:

@@ -2,7 +2,8 @@
 
     score(cell) = sum over edges e of log softmax(alpha_e)[op_e]
 
-the log-probability of the cell under the search's factorised op distribution (DARTS / BNAS-v2, Liu et al. ICLR
+(softmax over all of the edge's ops, ``none`` included where the relaxation has it; DARTS: over the cell's 16 used
+edges of both cell types; which edges are used is not scored), the log-probability of the cell under the search's factorised op distribution (DARTS / BNAS-v2, Liu et al. ICLR
 2019, Ding et al. arXiv 2009.08886): the derived cell (the argmax of every edge) scores highest, so its tau against
 the truth says how well the whole alpha ranks cells, not only whether its argmax is good. It reads the checkpoint a
 ``bnbench search darts`` run writes (``--search-checkpoint PATH``); a checkpoint of another search space, a file
@@ -47,7 +48,8 @@ def load_alpha(ctx: ScoringContext) -> np.ndarray:
     if doc.get("space") != space:
         raise BnbenchError(f"--search-checkpoint {path}: a search of {doc.get('space')}, this run scores {space}")
     alpha = np.asarray(doc["alpha"], dtype=np.float64)
-    if alpha.shape != (len(ctx.space.decisions), max(len(d.choices) for d in ctx.space.decisions)):
+    if alpha.ndim != 2 or alpha.shape[0] != len(ctx.space.decisions) \
+            or alpha.shape[1] < max(len(d.choices) for d in ctx.space.decisions):
         raise BnbenchError(f"--search-checkpoint {path}: alpha of shape {alpha.shape} does not fit {space}")
     return alpha
 

@@ -1,6 +1,7 @@
 """Differentiable architecture search with BNAS-v2's remedies against performance collapse (Ding et al.,
 "BNAS-v2: Memory-efficient and Performance-collapse-prevented Broad Neural Architecture Search", arXiv 2009.08886),
-on the NB201 cell (:mod:`bnbench.spaces.nb201.relaxed`).
+on any space with a continuous relaxation (``SearchSpace.relaxed_supernet``: the NB201 cell,
+:mod:`bnbench.spaces.nb201.relaxed`; the DARTS cell space, :mod:`bnbench.spaces.darts.relaxed`).
 
 Bilevel optimisation, first order (DARTS's ``--unrolled`` off): the training images are split once into two
 disjoint, class-stratified halves (DARTS's 50/50 split of the training set); every step first updates the
@@ -21,8 +22,9 @@ The two remedies, each switchable on its own:
 ``train_mode="bn"`` trains only the candidate ops' and the skeleton's BN affine parameters, the classifier and
 alpha (the project's BN-only supernets; candidate-op BNs then get affine parameters).
 
-Each epoch records the derived cell, the share of parameter-free ops in it (``none``, ``skip_connect``,
-``avg_pool_3x3``: the symptom of collapse), the mean entropy of the op weights and alpha itself.
+Each epoch records the derived architecture, the share of parameter-free ops in it (NB201: ``none``, ``skip_connect``,
+``avg_pool_3x3``; DARTS: skip and poolings; the symptom of collapse), the mean entropy of the op weights and alpha
+itself.
 """
 
 from __future__ import annotations
@@ -39,8 +41,6 @@ import torch.nn.functional as F
 from bnbench.datasets import BatchAugmenter, Dataset, ImageSplit, iterate_batches
 from bnbench.datasets.sampling import stratified_split
 from bnbench.errors import BnbenchError
-from bnbench.spaces.nb201 import arch as A
-from bnbench.spaces.nb201.relaxed import PARAMETER_FREE, RelaxedSupernet
 from bnbench.train.loop import cosine_lr
 from bnbench.utils.placement import place
 
@@ -52,8 +52,8 @@ class DifferentiableConfig:
     """A differentiable search run (module docstring); sizes as ``train-supernet``'s knobs."""
 
     epochs: int = 50
-    channels: int = 16
-    cells: int = 5
+    channels: int | None = None  # None: the space's search default (NB201 C=16; DARTS C=16)
+    cells: int | None = None  # None: NB201 N=5; DARTS 8 cells
     resolution: int | None = None
     train_fraction: float = 1.0
     batch_size: int = 64
@@ -91,13 +91,14 @@ class DifferentiableResult:
     """The search's history (one dict per epoch: derived cell, parameter-free share, entropy, losses, alpha) and
     its final architecture parameters."""
 
-    model: RelaxedSupernet
+    model: torch.nn.Module
     history: list[dict]
     config: DifferentiableConfig
     seconds: float
+    space: Any = None
 
     @property
-    def derived(self) -> list[int]:
+    def derived(self) -> np.ndarray:
         return self.model.derive()
 
     def alpha(self) -> np.ndarray:
@@ -112,7 +113,7 @@ def split_halves(split: ImageSplit, seed: int) -> tuple[ImageSplit, ImageSplit]:
     return tuple(ImageSplit(split.x[i], split.y[i]) for i in index)
 
 
-def _trainable(model: RelaxedSupernet, mode: str) -> list[torch.nn.Parameter]:
+def _trainable(model: torch.nn.Module, mode: str) -> list[torch.nn.Parameter]:
     if mode == "full":
         return model.weight_parameters()
     keep = [p for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.affine
@@ -123,9 +124,13 @@ def _trainable(model: RelaxedSupernet, mode: str) -> list[torch.nn.Parameter]:
     return keep
 
 
-def search(dataset: Dataset, cfg: DifferentiableConfig, progress: Callable[[str], None] | None = None
-           ) -> DifferentiableResult:
-    """Run the differentiable search of the module docstring on ``dataset``'s training images."""
+def search(dataset: Dataset, cfg: DifferentiableConfig, progress: Callable[[str], None] | None = None,
+           space: Any = "nb201") -> DifferentiableResult:
+    """Run the differentiable search of the module docstring on ``dataset``'s training images in ``space`` (a
+    name or a SearchSpace; BnbenchError where it has no relaxation)."""
+    from bnbench.spaces import get_space
+
+    space = get_space(space) if isinstance(space, str) else space
     start = time.perf_counter()
     torch.manual_seed(cfg.seed)
     device = dataset.train.x.device
@@ -137,8 +142,8 @@ def search(dataset: Dataset, cfg: DifferentiableConfig, progress: Callable[[str]
                                device=device)
         train = ImageSplit(train.x[keep], train.y[keep])
     weights_half, arch_half = split_halves(train, cfg.seed)
-    model = RelaxedSupernet(cfg.channels, cfg.cells, dataset.num_classes, train.x.shape[1], cfg.partial,
-                            cfg.edge_norm, affine=cfg.train_mode == "bn")
+    model = space.relaxed_supernet(cfg.channels, cfg.cells, dataset.num_classes, train.x.shape[1], cfg.partial,
+                                   cfg.edge_norm, affine=cfg.train_mode == "bn")
     model = place(model, device).train()
     w_opt = torch.optim.SGD(_trainable(model, cfg.train_mode), lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
                             weight_decay=cfg.weight_decay)
@@ -173,22 +178,22 @@ def search(dataset: Dataset, cfg: DifferentiableConfig, progress: Callable[[str]
             w_opt.step()
             w_loss += float(loss.detach())
         n = max(step + 1, 1)
-        record = epoch_record(model, epoch, w_loss / n, a_loss / n, cfg)
+        record = epoch_record(space, model, epoch, w_loss / n, a_loss / n, cfg)
         history.append(record)
         if progress is not None:
             progress(f"differentiable search epoch {epoch + 1}/{cfg.epochs}: weight loss {record['weight_loss']:.3f}, "
                      f"arch loss {record['arch_loss']:.3f}, derived {record['derived']}, parameter-free "
                      f"{record['parameter_free']:.2f}")
-    return DifferentiableResult(model, history, cfg, time.perf_counter() - start)
+    return DifferentiableResult(model, history, cfg, time.perf_counter() - start, space)
 
 
-def epoch_record(model: RelaxedSupernet, epoch: int, weight_loss: float, arch_loss: float,
+def epoch_record(space: Any, model: torch.nn.Module, epoch: int, weight_loss: float, arch_loss: float,
                  cfg: DifferentiableConfig) -> dict:
     weights = model.op_weights().detach().cpu().numpy()
     derived = model.derive()
     entropy = float(-(weights * np.log(np.clip(weights, 1e-12, 1))).sum(axis=1).mean())
-    return {"epoch": epoch + 1, "weight_loss": weight_loss, "arch_loss": arch_loss, "derived": A.to_str(derived),
-            "parameter_free": float(np.mean([o in PARAMETER_FREE for o in derived])),
+    return {"epoch": epoch + 1, "weight_loss": weight_loss, "arch_loss": arch_loss, "derived": space.to_str(derived),
+            "parameter_free": model.parameter_free(derived),
             "entropy": entropy, "max_entropy": math.log(weights.shape[1]), "confidence": cfg.confidence(epoch),
             "alpha": model.alpha.detach().cpu().tolist()}
 
@@ -196,10 +201,13 @@ def epoch_record(model: RelaxedSupernet, epoch: int, weight_loss: float, arch_lo
 CHECKPOINT_KIND = "bnbench differentiable search"
 
 
-def checkpoint(result: DifferentiableResult, space: str = "nb201") -> dict:
-    """The JSON document of a finished search: what the ``dartsalpha`` indicator reads (``space``, ``ops``,
-    ``alpha``) and what it was trained with (config, history)."""
-    return {"kind": CHECKPOINT_KIND, "space": space, "ops": list(A.OPS), "alpha": result.alpha().tolist(),
-            "beta": None if result.model.beta is None else result.model.beta.detach().cpu().tolist(),
-            "derived": A.to_str(result.derived), "config": result.config.to_dict(), "history": result.history,
-            "seconds": result.seconds}
+def checkpoint(result: DifferentiableResult) -> dict:
+    """The JSON document of a finished search: what the ``dartsalpha`` indicator reads (``space``; ``alpha``: the
+    op weights' logits, one row per decision of the space, its choices in the space's order, then ``none`` where
+    the relaxation has it as an extra column) and what it was trained with (config, history)."""
+    model = result.model
+    alpha = model.alpha.detach().cpu().numpy()
+    return {"kind": CHECKPOINT_KIND, "space": result.space.name, "alpha": alpha.reshape(-1, alpha.shape[-1]).tolist(),
+            "beta": None if model.beta is None else model.beta.detach().cpu().tolist(),
+            "derived": result.space.to_str(result.derived), "config": result.config.to_dict(),
+            "history": result.history, "seconds": result.seconds}

@@ -308,6 +308,16 @@ class SearchSpace:
         """A weight-sharing supernet: ``forward(x, arch)``, ``features(x, arch)``, ``classifier``, ``slots()``."""
         raise NotImplementedError
 
+    def relaxed_supernet(self, channels: int | None = None, cells: int | None = None, num_classes: int = 10,
+                         in_channels: int = 3, partial: int = 1, edge_norm: bool = False,
+                         affine: bool = False) -> nn.Module:
+        """The continuous relaxation of the space for differentiable search (DARTS; BNAS-v2's partial channels K
+        and edge normalisation): ``forward(x)``, ``arch_parameters()``, ``weight_parameters()``, ``op_weights()``
+        (one softmax row per decision), ``derive()`` (an encoded architecture), ``parameter_free(row)``. ``affine``:
+        candidate-op BNs with affine parameters (BN-only search). BnbenchError where the space has none."""
+        raise BnbenchError(f"differentiable search is not available for the {self.name} space (it runs on nb201 "
+                           "and darts)")
+
     def cost(self, archs: np.ndarray, options: SpaceOptions, num_classes: int = 10, in_channels: int = 3,
              resolution: int = 32) -> dict[str, np.ndarray]:
         """Exact ``params`` (count), ``flops`` and ``macs`` (per image forward pass) of the stand-alone networks."""

@@ -168,6 +168,14 @@ class DARTSSpace(SearchSpace):
         return Supernet(o.C or SUPERNET_DEFAULTS["C"], o.layers or SUPERNET_DEFAULTS["layers"], num_classes,
                         in_channels, o.bn_every_op)
 
+    def relaxed_supernet(self, channels: int | None = None, cells: int | None = None, num_classes: int = 10,
+                         in_channels: int = 3, partial: int = 1, edge_norm: bool = False,
+                         affine: bool = False) -> nn.Module:
+        """DARTS's search network (:mod:`bnbench.spaces.darts.relaxed`); default C=16, 8 cells as DARTS searches."""
+        from bnbench.spaces.darts.relaxed import RelaxedDartsSupernet
+
+        return RelaxedDartsSupernet(channels or 16, cells or 8, num_classes, in_channels, partial, edge_norm, affine)
+
     def cost(self, archs: np.ndarray, options: DARTSOptions | None = None, num_classes: int = 10,
              in_channels: int = 3, resolution: int = 32) -> dict[str, np.ndarray]:
         from bnbench.spaces.darts.cost import cost

@@ -21,6 +21,7 @@ edge, ``none`` included (NB201's ``genotype()`` of its DARTS baseline).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -119,6 +120,11 @@ class RelaxedSupernet(Skeleton):
             x = layer(x, ops, edges) if isinstance(layer, RelaxedCell) else layer(x)
         return self.classifier(self.global_pooling(self.lastact(x)).flatten(1))
 
-    def derive(self) -> list[int]:
+    def derive(self) -> np.ndarray:
         """The derived cell: the op of largest weight on every edge (``none`` included), 6 op indices."""
-        return self.alpha.detach().argmax(dim=-1).tolist()
+        return self.alpha.detach().argmax(dim=-1).cpu().numpy().astype(np.int64)
+
+    @staticmethod
+    def parameter_free(row: np.ndarray) -> float:
+        """Share of the cell's 6 edges holding a parameter-free op (none, skip, pooling)."""
+        return float(np.isin(np.asarray(row), PARAMETER_FREE).mean())

@@ -118,6 +118,14 @@ class NB201Space(SearchSpace):
         o = options or NB201Options()
         return Supernet(C=o.C, N=o.N, num_classes=num_classes, in_channels=in_channels, fair=o.bn_every_op)
 
+    def relaxed_supernet(self, channels: int | None = None, cells: int | None = None, num_classes: int = 10,
+                         in_channels: int = 3, partial: int = 1, edge_norm: bool = False,
+                         affine: bool = False) -> nn.Module:
+        """NB201's DARTS relaxation (:mod:`bnbench.spaces.nb201.relaxed`); default C=16, N=5 as its DARTS baseline."""
+        from bnbench.spaces.nb201.relaxed import RelaxedSupernet
+
+        return RelaxedSupernet(channels or 16, cells or 5, num_classes, in_channels, partial, edge_norm, affine)
+
     def cost(self, archs: np.ndarray, options: NB201Options | None = None, num_classes: int = 10,
              in_channels: int = 3, resolution: int = 32) -> dict[str, np.ndarray]:
         from bnbench.spaces.nb201.cost import cost
