@@ -142,6 +142,10 @@ def search(dataset: Dataset, cfg: DifferentiableConfig, progress: Callable[[str]
                                device=device)
         train = ImageSplit(train.x[keep], train.y[keep])
     weights_half, arch_half = split_halves(train, cfg.seed)
+    if len(arch_half) < cfg.batch_size:
+        raise BnbenchError(f"differentiable search: {len(weights_half)} + {len(arch_half)} training images (weights / "
+                           f"architecture halves) hold no batch of {cfg.batch_size}; lower --batch-size or raise "
+                           "--train-fraction")
     model = space.relaxed_supernet(cfg.channels, cfg.cells, dataset.num_classes, train.x.shape[1], cfg.partial,
                                    cfg.edge_norm, affine=cfg.train_mode == "bn")
     model = place(model, device).train()
