@@ -14,7 +14,8 @@ from bnbench.indicators import NetSpec, ScoringContext, get
 from bnbench.search.differentiable import DifferentiableConfig, checkpoint, search
 from bnbench.spaces import get_space
 from bnbench.spaces.nb201 import arch as A
-from bnbench.spaces.nb201.relaxed import RelaxedCell, RelaxedSupernet, channel_shuffle
+from bnbench.spaces.nb201.relaxed import RelaxedCell, RelaxedSupernet
+from bnbench.spaces.relaxation import channel_shuffle
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 TINY = dict(epochs=2, channels=4, cells=1, batch_size=32, train_fraction=0.5)

@@ -59,6 +59,23 @@ def reduction_cells(layers: int) -> tuple[int, ...]:
     return tuple(sorted({layers // 3, 2 * layers // 3}))
 
 
+def cell_layout(C: int, layers: int) -> list[tuple[int, int, int, bool, bool]]:
+    """``(c_pp, c_p, c, reduction, reduction_prev)`` of each cell: the widths of its two inputs and of its nodes,
+    whether it reduces and whether the cell before it did. The stem gives ``3C``; a reduction cell doubles ``c``;
+    a cell outputs its 4 nodes concatenated (``4c``), which is the next cells' input."""
+    out = []
+    c_pp = c_p = STEM_MULTIPLIER * C
+    c, reduction_prev = C, False
+    reductions = reduction_cells(layers)
+    for i in range(layers):
+        reduction = i in reductions
+        c = 2 * c if reduction else c
+        out.append((c_pp, c_p, c, reduction, reduction_prev))
+        reduction_prev = reduction
+        c_pp, c_p = c_p, A.NODES * c
+    return out
+
+
 def drop_path(x: torch.Tensor, prob: float) -> torch.Tensor:
     """DARTS's drop-path: each sample's tensor zeroed with probability ``prob``, the rest scaled by 1/(1-prob)."""
     keep = 1.0 - prob
@@ -140,21 +157,15 @@ class Network(nn.Module):
         self.drop_path_now = self.drop_path_prob  # the probability the next forward uses (set_progress ramps it)
         c = STEM_MULTIPLIER * C
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), *norm(c, True, bn))
-        c_pp, c_p, c = c, c, C
-        reductions = reduction_cells(layers)
         self.cells = nn.ModuleList()
-        reduction_prev, c_aux = False, c_p
-        for i in range(layers):
-            reduction = i in reductions
-            if reduction:
-                c *= 2
+        c_aux = c
+        for i, (c_pp, c_p, c, reduction, reduction_prev) in enumerate(cell_layout(C, layers)):
             pairs = self.genotype.reduce if reduction else self.genotype.normal
             self.cells.append(Cell(pairs, c_pp, c_p, c, reduction, reduction_prev, affine=cfg["affine"],
                                    pool_bn=cfg["pool_bn"], bn_every_op=bn_every_op, use_bn=bn))
-            reduction_prev = reduction
-            c_pp, c_p = c_p, A.NODES * c
             if i == 2 * layers // 3:
-                c_aux = c_p
+                c_aux = A.NODES * c
+        c_p = A.NODES * c
         self.aux_index = 2 * layers // 3
         self.auxiliary_head = AuxiliaryHead(c_aux, num_classes, bn) if auxiliary else None
         self.aux_logits: torch.Tensor | None = None

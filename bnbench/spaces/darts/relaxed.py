@@ -25,11 +25,11 @@ from torch import nn
 
 from bnbench.spaces.darts import arch as A
 from bnbench.spaces.darts.encoding import EDGES, NUM_EDGES, edge_index, encode
-from bnbench.spaces.darts.model import STEM_MULTIPLIER, check_options, reduction_cells
+from bnbench.spaces.darts.model import STEM_MULTIPLIER, cell_layout, check_options
 from bnbench.spaces.darts.ops import FactorizedReduce, ReLUConvBN, make_op
 from bnbench.spaces.darts.supernet import SUPERNET_OPS
 from bnbench.spaces.nb101.model import GlobalAvgPool
-from bnbench.spaces.nb201.relaxed import channel_shuffle
+from bnbench.spaces.relaxation import ArchitectureParameters, channel_shuffle
 
 PARAMETER_FREE = tuple(i for i, name in enumerate(SUPERNET_OPS) if name not in A.PARAMETERISED)
 NONE_INDEX = SUPERNET_OPS.index(A.NONE)
@@ -79,7 +79,7 @@ class RelaxedDartsCell(nn.Module):
         return torch.cat(states[2:], dim=1)
 
 
-class RelaxedDartsSupernet(nn.Module):
+class RelaxedDartsSupernet(ArchitectureParameters, nn.Module):
     """DARTS's search network with ``alpha`` (2, 14, 8: normal, reduce) and, with edge normalisation, ``beta``
     (2, 14). The interface of :class:`~bnbench.spaces.nb201.relaxed.RelaxedSupernet`: ``arch_parameters``,
     ``weight_parameters``, ``op_weights`` (the softmaxed alpha, one row per decision: 28 x 8), ``derive``
@@ -91,27 +91,12 @@ class RelaxedDartsSupernet(nn.Module):
         check_options(C=C, layers=layers, num_classes=num_classes, in_channels=in_channels)
         c = STEM_MULTIPLIER * C
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
-        c_pp, c_p, c = c, c, C
-        reductions = reduction_cells(layers)
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        for i in range(layers):
-            reduction = i in reductions
-            c = 2 * c if reduction else c
-            self.cells.append(RelaxedDartsCell(c_pp, c_p, c, reduction, reduction_prev, partial, affine))
-            reduction_prev = reduction
-            c_pp, c_p = c_p, A.NODES * c
+        layout = cell_layout(C, layers)
+        self.cells = nn.ModuleList(RelaxedDartsCell(*widths, partial, affine) for widths in layout)
         self.global_pooling = GlobalAvgPool()
-        self.classifier = nn.Linear(c_p, num_classes)
+        self.classifier = nn.Linear(A.NODES * layout[-1][2], num_classes)
         self.alpha = nn.Parameter(1e-3 * torch.randn(2, NUM_EDGES, len(SUPERNET_OPS)))
         self.beta = nn.Parameter(1e-3 * torch.randn(2, NUM_EDGES)) if edge_norm else None
-
-    def arch_parameters(self) -> list[nn.Parameter]:
-        return [p for p in (self.alpha, self.beta) if p is not None]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        arch = {id(p) for p in self.arch_parameters()}
-        return [p for p in self.parameters() if id(p) not in arch]
 
     def op_weights(self) -> torch.Tensor:
         """softmax(alpha) per edge, as (28, 8): the normal cell's 14 edges, then the reduction cell's."""

@@ -35,7 +35,7 @@ from bnbench.errors import BnbenchError
 from bnbench.spaces.base import Slot
 from bnbench.spaces.darts import arch as A
 from bnbench.spaces.darts.encoding import EDGES, NUM_EDGES, decode, edge_index
-from bnbench.spaces.darts.model import STEM_MULTIPLIER, check_options, reduction_cells
+from bnbench.spaces.darts.model import STEM_MULTIPLIER, cell_layout, check_options
 from bnbench.spaces.darts.ops import FactorizedReduce, ReLUConvBN, make_op
 from bnbench.spaces.nb101.model import GlobalAvgPool
 
@@ -90,18 +90,10 @@ class Supernet(nn.Module):
         self.C, self.layers, self.num_classes, self.bn_every_op = C, layers, num_classes, bool(bn_every_op)
         c = STEM_MULTIPLIER * C
         self.stem = nn.Sequential(nn.Conv2d(in_channels, c, 3, padding=1, bias=False), nn.BatchNorm2d(c))
-        c_pp, c_p, c = c, c, C
-        reductions = reduction_cells(layers)
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        for i in range(layers):
-            reduction = i in reductions
-            c = 2 * c if reduction else c
-            self.cells.append(SuperCell(c_pp, c_p, c, reduction, reduction_prev, bn_every_op))
-            reduction_prev = reduction
-            c_pp, c_p = c_p, A.NODES * c
+        layout = cell_layout(C, layers)
+        self.cells = nn.ModuleList(SuperCell(*widths, bn_every_op) for widths in layout)
         self.global_pooling = GlobalAvgPool()
-        self.classifier = nn.Linear(c_p, num_classes)
+        self.classifier = nn.Linear(A.NODES * layout[-1][2], num_classes)
 
     def slots(self) -> list[Slot]:
         """One slot per (cell, edge, genotype op); decision ``e`` (normal) or ``14 + e`` (reduction)."""

@@ -28,16 +28,11 @@ from torch import nn
 
 from bnbench.spaces.nb201.arch import EDGES, NUM_NODES, OPS
 from bnbench.spaces.nb201.model import Skeleton
+from bnbench.spaces.relaxation import ArchitectureParameters, channel_shuffle
 from bnbench.spaces.nb201.ops import make_op
 
 NUM_EDGES = len(EDGES)
 PARAMETER_FREE = tuple(i for i, name in enumerate(OPS) if name in ("none", "skip_connect", "avg_pool_3x3"))
-
-
-def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
-    """ShuffleNet's channel shuffle: ``(N, g*c, H, W)`` -> channels reordered as ``c`` groups of ``g``."""
-    n, channels, h, w = x.shape
-    return x.reshape(n, groups, channels // groups, h, w).transpose(1, 2).reshape(n, channels, h, w)
 
 
 class RelaxedCell(nn.Module):
@@ -80,7 +75,7 @@ class RelaxedCell(nn.Module):
         return nodes[-1]
 
 
-class RelaxedSupernet(Skeleton):
+class RelaxedSupernet(ArchitectureParameters, Skeleton):
     """NB201's skeleton with relaxed cells and the architecture parameters ``alpha`` (6 x 5) and ``beta`` (6,).
 
     ``forward(x)`` uses the current ``alpha``/``beta``; :meth:`arch_parameters` are the ones the architecture
@@ -92,13 +87,6 @@ class RelaxedSupernet(Skeleton):
         self.edge_norm = edge_norm
         self.alpha = nn.Parameter(1e-3 * torch.randn(NUM_EDGES, len(OPS)))  # DARTS's initialisation
         self.beta = nn.Parameter(1e-3 * torch.randn(NUM_EDGES)) if edge_norm else None
-
-    def arch_parameters(self) -> list[nn.Parameter]:
-        return [p for p in (self.alpha, self.beta) if p is not None]
-
-    def weight_parameters(self) -> list[nn.Parameter]:
-        arch = {id(p) for p in self.arch_parameters()}
-        return [p for p in self.parameters() if id(p) not in arch]
 
     def op_weights(self) -> torch.Tensor:
         return F.softmax(self.alpha, dim=-1)
