@@ -1,8 +1,8 @@
 """Performance collapse of differentiable search on NB201 with and without BNAS-v2's remedies, on real CIFAR-10.
 
 Runs ``bnbench.search.differentiable.search`` for every variant (``darts``: plain first-order DARTS; ``clr``: the
-confident learning rate; ``pc_en``: partial channels K=4 with edge normalisation; ``clr_pc_en``: both; and, with
-``--bn-only``, the same four training only BN affine parameters, the classifier and alpha) and every seed, and
+confident learning rate; ``pc_en``: partial channels K=4 with edge normalisation; ``clr_pc_en``: both; with ``--modes bn`` the
+same training only BN affine parameters, the classifier and alpha) and every seed, and
 prints per variant: the share of parameter-free ops (none / skip / pooling) in the derived cell at every epoch
 (mean over seeds), the derived cells' true accuracy (NB201 ``cifar10-valid`` test accuracy, 200 epochs), and
 ``dartsalpha``'s Kendall tau over all 15,625 cells against that truth (the whole alpha as a ranking). Writes a JSON
@@ -57,7 +57,8 @@ def main() -> None:
     p.add_argument("--train-fraction", type=float, default=0.2)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--variants", default=",".join(VARIANTS))
-    p.add_argument("--bn-only", action="store_true", help="also every variant with train_mode='bn'")
+    p.add_argument("--modes", default="full", help="full | bn | full,bn: train every weight, or only BN affine "
+                                                   "parameters, the classifier and alpha (default: full)")
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--out", default="runs/bnas-collapse")
     args = p.parse_args()
@@ -74,9 +75,10 @@ def main() -> None:
     truth, _ = load_truth_and_table(opts, "cifar10-valid")
     true = dict(zip(truth.archs, truth.values))
     _JOB.update(args=args, data=load_dataset("cifar10-valid", args.data_dir, truth_split="test"))
-    variants = {n: VARIANTS[n] for n in args.variants.split(",")}
-    if args.bn_only:
-        variants.update({f"{n}+bn_only": {**v, "train_mode": "bn"} for n, v in list(variants.items())})
+    base = {n: VARIANTS[n] for n in args.variants.split(",")}
+    variants = {}
+    for mode in args.modes.split(","):
+        variants.update({(n if mode == "full" else f"{n}+bn_only"): {**v, "train_mode": mode} for n, v in base.items()})
     tasks = [(n, v, s) for n, v in variants.items() for s in range(args.seeds)]
     start = time.perf_counter()
     if args.jobs > 1:
