@@ -119,3 +119,23 @@ def test_search_command_bad_input_is_one_line(tmp_path, capsys, argv, message):
     code = main(["search", "evolution", "--space", "nb201", "--no-progress", "--out", str(tmp_path / "x"), *argv])
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_fitness_scores_each_architecture_once(monkeypatch):
+    from dataclasses import replace
+
+    import bnbench.search.fitness as module
+    from bnbench.indicators import get
+
+    space = get_space("nb201")
+    ctx = ScoringContext(space=space, network=NetSpec(8, 1, 10, 3, 16), progress=False)
+    params = get("params")
+    calls = []
+    counting = replace(params, fn=lambda a, c: calls.append(len(a)) or params.fn(a, c))
+    monkeypatch.setattr(module, "get", lambda name: counting)
+    fitness = indicator_fitness("params", ctx)
+    archs = space.sample(6, 0)
+    fitness(archs[:4])
+    again = fitness(np.concatenate([archs, archs[:2]]))
+    assert calls == [4, 2]  # the first four and the repeats are not scored again
+    np.testing.assert_array_equal(again[:6], params(archs, ctx))

@@ -1,8 +1,9 @@
 """What a search maximises and what it must respect: an indicator as a fitness, a cost constraint.
 
 * :func:`indicator_fitness`: any registered indicator, signed so that higher is better (``te_ntk``, lower is
-  better, is negated); per-architecture indicators keep their scores in the run's store
-  (``ScoringContext.memo``), so nothing is scored twice within a run.
+  better, is negated); each architecture is scored once per fitness object (searches that share it, e.g. several
+  seeds and their random-search baselines, reuse the scores), and per-architecture zero-cost proxies also keep
+  theirs in the run's store (``ScoringContext.memo``).
 * :func:`parse_constraint`: ``params<=X`` / ``flops<=Y`` / ``macs<=Z`` (millions, as the ``params`` / ``flops``
   / ``macs`` indicators count them for the context's stand-alone network; ``M`` / ``K`` / ``G`` suffixes accepted:
   ``params<=1.2M`` is 1.2 million parameters), several joined with ``,``.
@@ -32,9 +33,15 @@ def indicator_fitness(name: str, ctx: ScoringContext) -> Callable[[np.ndarray], 
     if problem:
         raise BnbenchError(problem)
     sign = 1.0 if indicator.higher_is_better else -1.0
+    scores: dict[bytes, float] = {}  # an indicator is a pure function of (architecture, context): scored once
 
     def fitness(archs: np.ndarray) -> np.ndarray:
-        return sign * indicator(np.asarray(archs), ctx)
+        archs = np.asarray(archs, dtype=np.int64)
+        keys = [row.tobytes() for row in archs]
+        todo = list({k: i for i, k in enumerate(keys) if k not in scores}.values())
+        if todo:
+            scores.update(zip((keys[i] for i in todo), sign * indicator(archs[todo], ctx)))
+        return np.array([scores[k] for k in keys], dtype=np.float64)
 
     return fitness
 
