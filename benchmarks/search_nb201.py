@@ -79,9 +79,10 @@ def main() -> None:
     start = time.perf_counter()
     base = build_context(opts, [get(n) for n in names], "cifar10-valid", truth, cfg, out)
     base.space, base.network = space, net_spec("cifar10-valid", truth)
-    print(f"supernet: {cfg.train_mode}, C={cfg.channels} N={cfg.cells} {cfg.resolution}x{cfg.resolution}, "
-          f"{cfg.epochs} epochs, {time.perf_counter() - start:.0f} s (trained once, shared); truth: "
-          f"{truth.description()}; best cell {max(true.values()):.2f} (NATS cifar10 "
+    trained = (f"supernet: {cfg.train_mode}, C={cfg.channels} N={cfg.cells} {cfg.resolution}x{cfg.resolution}, "
+               f"{cfg.epochs} epochs, {time.perf_counter() - start:.0f} s (trained once, shared); "
+               if base.supernet is not None else "no supernet needed; ")
+    print(f"{trained}truth: {truth.description()}; best cell {max(true.values()):.2f} (NATS cifar10 "
           f"{max(nats.values()) if nats else float('nan'):.2f})", flush=True)
     record: dict = {"config": {**vars(args), "train": cfg.to_dict()}, "truth": truth.description(), "runs": {}}
     curves = {}
