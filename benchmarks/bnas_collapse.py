@@ -67,6 +67,7 @@ def main() -> None:
 
     from bnbench.datasets import load_dataset
     from bnbench.experiment import RunOptions, load_truth_and_table
+    from bnbench.indicators.darts_alpha import log_prob
     from bnbench.spaces import get_space
 
     space = get_space("nb201")
@@ -99,9 +100,7 @@ def main() -> None:
         accs = [true[r["history"][-1]["derived"]] for r in mine]
         taus = []
         for r in mine:
-            alpha = np.asarray(r["alpha"])
-            log_p = alpha - np.log(np.exp(alpha - alpha.max(1, keepdims=True)).sum(1, keepdims=True)) - alpha.max(1, keepdims=True)
-            score = log_p[np.arange(6)[None, :], all_archs].sum(axis=1)
+            score = log_prob(np.asarray(r["alpha"]), space.choices(all_archs))  # the dartsalpha indicator
             taus.append(kendalltau(score, truth_all).statistic)
             r["derived_truth"] = true[r["history"][-1]["derived"]]
             r["dartsalpha_tau"] = taus[-1]

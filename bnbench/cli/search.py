@@ -85,7 +85,10 @@ def run_darts(args: argparse.Namespace) -> int:
     from bnbench.datasets import load_dataset
     from bnbench.errors import BnbenchError
     from bnbench.experiment import dataset_name
+    import numpy as np
+
     from bnbench.search.differentiable import DifferentiableConfig, checkpoint, search
+    from bnbench.search.run import true_values
     from bnbench.spaces import get_space
     from bnbench.utils.env import package_versions
     from bnbench.utils.io import atomic_write_json
@@ -109,10 +112,9 @@ def run_darts(args: argparse.Namespace) -> int:
     doc.update(dataset=name, versions=package_versions(), seeds={"search": cfg.seed},
                ground_truth=None if truth is None else truth.description())
     if truth is not None:
-        position = {a: i for i, a in enumerate(truth.archs)}
-        for record in doc["history"]:
-            key = space.truth_key(space.parse(record["derived"]))
-            record["derived_truth"] = float(truth.values[position[key]]) if key in position else None
+        keys = [space.truth_key(space.parse(record["derived"])) for record in doc["history"]]
+        for record, value in zip(doc["history"], true_values(truth, keys)):
+            record["derived_truth"] = None if np.isnan(value) else float(value)
     out = args.out or f"runs/darts-{space.name}-seed{cfg.seed}"
     atomic_write_json(f"{out}/search.json", doc)
     last = doc["history"][-1]

@@ -54,13 +54,17 @@ def load_alpha(ctx: ScoringContext) -> np.ndarray:
     return alpha
 
 
-@register("dartsalpha", higher_is_better=True,
-          summary="sum over edges of log softmax(alpha)[op] of a differentiable search (--search-checkpoint)")
-def dartsalpha(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
-    alpha = load_alpha(ctx)
-    log_p = alpha - np.log(np.exp(alpha - alpha.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)) \
-        - alpha.max(axis=1, keepdims=True)
-    choices = ctx.space.choices(np.asarray(archs))
+def log_prob(alpha: np.ndarray, choices: np.ndarray) -> np.ndarray:
+    """``(n,)`` sum over used decisions of log softmax(alpha_d)[choice]; ``alpha`` (decisions, columns),
+    ``choices`` the space's ``(n, decisions)`` choice matrix (-1: unused, contributes 0)."""
+    top = alpha.max(axis=1, keepdims=True)
+    log_p = alpha - top - np.log(np.exp(alpha - top).sum(axis=1, keepdims=True))
     used = choices >= 0
     rows = np.arange(choices.shape[1])[None, :].repeat(len(choices), 0)
     return np.where(used, log_p[rows, np.where(used, choices, 0)], 0.0).sum(axis=1)
+
+
+@register("dartsalpha", higher_is_better=True,
+          summary="sum over edges of log softmax(alpha)[op] of a differentiable search (--search-checkpoint)")
+def dartsalpha(archs: np.ndarray, ctx: ScoringContext) -> np.ndarray:
+    return log_prob(load_alpha(ctx), ctx.space.choices(np.asarray(archs)))

@@ -73,7 +73,7 @@ def describe(space: Any, result: SearchResult, truth: Any) -> dict:
     """A search result as JSON: the found architecture, its true value (None where the truth lacks it), the
     true value of the best architecture after each evaluation, and every evaluation in order."""
     keys = [space.truth_key(a) for a in result.archs]
-    true = _true_values(truth, keys)
+    true = true_values(truth, keys)
     best = result.best()
     curve = result.best_so_far()
     return {"found": space.to_str(result.archs[best]), "found_fitness": _num(result.scores[best]),
@@ -100,7 +100,8 @@ def truth_best(truth: Any, space: Any, admissible: Callable[[np.ndarray], np.nda
     return {"arch": (truth.specs or truth.archs)[top], "truth": float(values[top]), "covers": len(truth)}
 
 
-def _true_values(truth: Any, keys: list[str]) -> np.ndarray:
+def true_values(truth: Any, keys: list[str]) -> np.ndarray:
+    """Truth value of each key, NaN where the truth does not cover it."""
     position = {a: i for i, a in enumerate(truth.archs)}
     return np.array([truth.values[position[k]] if k in position else np.nan for k in keys], dtype=np.float64)
 
