@@ -1,3 +1,5 @@
+"""``python -m bnbench ...`` (and ``torchrun --nproc_per_node N -m bnbench train-supernet ...``): the CLI."""
+
 import sys
 
 from bnbench.cli import main

@@ -26,7 +26,8 @@ TRAIN_OPTIONS = ("epochs", "channels", "cells", "resolution", "train_fraction", 
                  "schedule", "train_mode", "bn_scope", "sampler", "bn_every_op", "space_options", "label_smoothing",
                  "grad_clip")
 SCORING_OPTIONS = ("calib_batches", "val_images", "mc_batches", "mc_batch_size", "probe_images", "ntk_samples",
-                   "composite_weights", "model_variant", "zc_batch_size", "zc_batch", "jobs", "search_checkpoint")
+                   "composite_weights", "model_variant", "zc_batch_size", "zc_batch", "jobs", "search_checkpoint",
+                   "engine", "address", "econas_seeds", "econas_eval_images", "econas_batch_size", "econas_lr")
 
 
 def list_spaces() -> pd.DataFrame:
@@ -43,8 +44,15 @@ def list_indicators() -> pd.DataFrame:
     ``summary``."""
     from bnbench.indicators import REGISTRY
 
-    return pd.DataFrame([{"name": i.name, "direction": i.direction, "needs": ", ".join(sorted(i.needs)) or "nothing",
-                          "summary": i.summary} for i in sorted(REGISTRY.values(), key=lambda i: i.name)])
+    from bnbench.indicators.registry import FAMILIES, get
+
+    rows = [{"name": i.name, "direction": i.direction, "needs": ", ".join(sorted(i.needs)) or "nothing",
+             "summary": i.summary} for i in sorted(REGISTRY.values(), key=lambda i: i.name) if ":" not in i.name]
+    for fam in FAMILIES.values():  # parameterised indicators, e.g. econas:c4r4s0e10
+        example = get(fam.example)
+        rows.append({"name": f"{fam.prefix}:<...>", "direction": example.direction,
+                     "needs": ", ".join(sorted(example.needs)) or "nothing", "summary": f"{fam.summary} (e.g. {fam.example})"})
+    return pd.DataFrame(rows)
 
 
 def _split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -93,7 +101,9 @@ def correlate(space: str = "nb201", indicators: str | Sequence[str] | None = Non
     ``batch_size``, ``lr``, ``weight_decay``, ``schedule``, ``train_mode``, ``bn_scope``, ``sampler``,
     ``bn_every_op``, ``space_options``, ``label_smoothing``, ``grad_clip``; None = the dataset's preset) and
     scoring options (``val_images``, ``calib_batches``, ``mc_batches``, ``probe_images``, ``ntk_samples``,
-    ``composite_weights``, ``model_variant``, ``zc_batch_size``, ``zc_batch``, ``jobs``). Raises BnbenchError (one line) on bad input.
+    ``composite_weights``, ``model_variant``, ``zc_batch_size``, ``zc_batch``, ``jobs``, ``engine``, ``address``,
+    ``econas_seeds``, ``econas_eval_images``, ``econas_batch_size``, ``econas_lr``). Raises BnbenchError (one line)
+    on bad input.
     """
     from bnbench.experiment import DEFAULT_INDICATORS, RunOptions, correlate_frames
 

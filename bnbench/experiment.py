@@ -138,7 +138,8 @@ def get_supernet(cfg: TrainConfig, dataset, opts: RunOptions, out: Path):
 
 
 # Scoring options that never change a score: worker count (bit-identical results, tested) and the store's folder.
-RESULT_NEUTRAL_OPTIONS = frozenset({"jobs", "cache_dir"})
+# So are where runs go (engine, Ray address) and the data's folder (the images' digests enter the keys instead).
+RESULT_NEUTRAL_OPTIONS = frozenset({"jobs", "cache_dir", "engine", "address", "data_dir"})
 
 
 def _cache_key(payload: dict) -> str:
@@ -259,7 +260,7 @@ def build_context(opts: RunOptions, indicators, name: str, truth, cfg: TrainConf
 
     space = get_space(opts.space)
     ctx = ScoringContext(space=space, network=net_spec(name, truth), seed=opts.seed, progress=opts.progress, train=cfg,
-                         options={**opts.scoring, "cache_dir": str(out)})  # cache_dir: per-architecture proxy store
+                         options={**opts.scoring, "cache_dir": str(out), "data_dir": opts.data_dir})  # cache_dir: per-arch stores
     if needs(indicators, "data") or needs(indicators, "supernet"):
         images = space.truth_image_splits.get((name, opts.truth_split), opts.truth_split)
         split = truth_split_key(images, is_built(getattr(truth, "meta", None) or {}))
@@ -322,6 +323,12 @@ def evaluation_images(indicators, dataset, supernet, options: dict, seed: int, s
                 reads.append(read("probe images", "eval", int(options.get("probe_images", PROBE_IMAGES)),
                                   f"fixed permutation, seed {seed + 1}"))
             reads.append(read("MC-BN statistics and NTK images", "train", mc, f"fixed permutation, seed {seed}"))
+        elif ind.name.startswith("econas:"):
+            reads.append(read("training from scratch", "train", n_train,
+                              "the training split (the setting's s keeps a class-stratified 1/s per seed)"))
+            n_ev = options.get("econas_eval_images")
+            reads.append(read("evaluation", "eval", n_eval if n_ev is None else int(n_ev),
+                              "every image" if n_ev is None else "a fixed class-stratified subset"))
         elif "data" in ind.needs:
             reads.append(read("zero-cost batch", "train", resolve_batch_size(options.get("zc_batch_size"), space),
                               f"fixed permutation, seed {seed} (per-arch: random per architecture)"))

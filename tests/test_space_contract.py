@@ -128,7 +128,8 @@ def test_every_registered_indicator_scores_a_few_architectures(space, digits, tm
                                                   "probe_images": 8, "ntk_samples": 4, "cache_dir": str(tmp_path),
                                                   "te_lr_samples": 40})
     archs = sample(space, 4, 5)
-    for name in sorted(REGISTRY):
+    ctx.options.update(econas_eval_images=40, econas_batch_size=32)
+    for name in sorted(REGISTRY) + ["econas:c0r0s2e1+top0.5+c0r2s0e1"]:  # + a member of each family
         if name == "dartsalpha":  # reads a differentiable search of the space, where the space has a relaxation
             scores = dartsalpha_scores(space, digits, archs, ctx, tmp_path)
             if scores is None:

@@ -88,6 +88,28 @@ def add_scoring(p: argparse.ArgumentParser, default: str | None) -> None:
     g.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
+def add_engine(g, jobs: bool = True) -> None:
+    """``--engine local|ray`` and ``--address`` (and ``--jobs`` unless the group has it): see :mod:`bnbench.engine`."""
+    g.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where per-architecture runs go: local worker processes (--jobs) or Ray, one task per run "
+                        "(results are identical; ray needs `pip install \"bnbench[ray]\"`) (default: local)")
+    g.add_argument("--address", default=None,
+                   help="--engine ray: the address of an existing Ray cluster (default: start a local instance with "
+                        "this machine's cores, or --jobs of them)")
+    if jobs:
+        g.add_argument("--jobs", type=int, default=1, help="parallel worker processes (default: 1)")
+
+
+def engine_of(args: argparse.Namespace):
+    """The :class:`bnbench.engine.Engine` of parsed ``--engine/--address/--jobs``."""
+    from bnbench.engine import Engine, import_ray
+
+    if args.engine == "ray":
+        import_ray()
+    jobs = args.jobs if args.engine == "local" or args.jobs != 1 else None  # ray: all cores unless --jobs is set
+    return Engine(kind=args.engine, jobs=jobs, address=args.address)
+
+
 def add_scoring_options(g) -> None:
     """Per-indicator settings (supernet_acc, the composite terms, the zero-cost proxies)."""
     g.add_argument("--calib-batches", type=int, default=4, help="supernet_acc: training batches for BN recalibration")
@@ -106,7 +128,16 @@ def add_scoring_options(g) -> None:
     g.add_argument("--zc-batch", choices=("fixed", "per-arch"), default="fixed",
                    help="zero-cost proxies: one un-augmented batch for every architecture (fixed), or a random "
                         "augmented batch per architecture as zero-cost-nas draws it (per-arch) (default: fixed)")
-    g.add_argument("--jobs", type=int, default=1, help="zero-cost proxies: parallel CPU worker processes (default: 1)")
+    g.add_argument("--jobs", type=int, default=1,
+                   help="zero-cost proxies and econas runs: parallel CPU worker processes (default: 1)")
+    add_engine(g, jobs=False)
+    g.add_argument("--econas-seeds", default="0",
+                   help="econas:<setting>: training seeds per architecture, the score is their mean (default: 0)")
+    g.add_argument("--econas-eval-images", type=int, default=None,
+                   help="econas:<setting>: evaluation images (a fixed class-stratified subset of the evaluation "
+                        "split; default: all of it)")
+    g.add_argument("--econas-batch-size", type=int, default=None, help="econas:<setting>: batch size (default 256)")
+    g.add_argument("--econas-lr", type=float, default=None, help="econas:<setting>: learning rate (default 0.1)")
     g.add_argument("--search-checkpoint", default=None,
                    help="dartsalpha: the search.json of a `bnbench search darts` run (its architecture weights)")
 
@@ -120,7 +151,18 @@ COMPOSITE_OPTIONS = {"mc_batches": "MC-BatchNorm draws K (default 4)",
 def scoring_options(args: argparse.Namespace) -> dict:
     """The ``ScoringContext.options`` a parsed command line gives (composite options only where set)."""
     options = {"calib_batches": args.calib_batches, "val_images": args.val_images, "model_variant": args.model_variant,
-               "zc_batch_size": args.zc_batch_size, "zc_batch": args.zc_batch, "jobs": args.jobs}
+               "zc_batch_size": args.zc_batch_size, "zc_batch": args.zc_batch, "jobs": args.jobs,
+               "engine": args.engine, "address": args.address}
+    if args.engine == "ray":
+        from bnbench.engine import import_ray
+
+        import_ray()  # not installed: one line now, not after the supernet trained
+    names = getattr(args, "indicators", None) or ""
+    names = names.split(",") if isinstance(names, str) else list(names)  # study fairness: a tuple
+    names.append(getattr(args, "indicator", None) or "")  # search evolution's fitness
+    if any(n.strip().startswith("econas:") for n in names):
+        options.update(econas_seeds=args.econas_seeds, econas_eval_images=args.econas_eval_images,
+                       econas_batch_size=args.econas_batch_size, econas_lr=args.econas_lr)
     options.update({k: getattr(args, k) for k in COMPOSITE_OPTIONS if getattr(args, k) is not None})
     if args.composite_weights is not None:
         options["composite_weights"] = args.composite_weights

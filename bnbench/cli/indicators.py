@@ -9,10 +9,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from bnbench.indicators import REGISTRY
+    from bnbench.api import list_indicators
 
-    width = max(map(len, REGISTRY))
-    for name, ind in sorted(REGISTRY.items()):
-        needs = ", ".join(sorted(ind.needs)) or "nothing"
-        print(f"{name:{width}s} {ind.direction:>6s} is better   needs {needs:15s} {ind.summary}")
+    frame = list_indicators()
+    width = max(map(len, frame["name"]))
+    for row in frame.itertuples():
+        print(f"{row.name:{width}s} {row.direction:>6s} is better   needs {row.needs:15s} {row.summary}")
     return 0

@@ -24,7 +24,7 @@ def _names(text: str) -> tuple[str, ...]:
 def register(sub) -> None:
     from bnbench.study.fairness import DEFAULT_INDICATORS
 
-    p = sub.add_parser("study", help="multi-stage studies (fairness)")
+    p = sub.add_parser("study", help="multi-stage studies (fairness, econas)")
     studies = p.add_subparsers(dest="study", required=True, metavar="STUDY")
     f = studies.add_parser("fairness", help="BN-only supernets with/without a BN on every op; composite indicator",
                            description="Zhu et al. (arXiv 2112.00265)-style study: BN-only supernets in the original "
@@ -56,6 +56,63 @@ def register(sub) -> None:
         t.add_argument(f"--{name}", type=kind, default=None)
     common.add_scoring_options(f.add_argument_group("scoring options"))
     f.set_defaults(func=run)
+    register_econas(studies)
+
+
+def register_econas(studies) -> None:
+    from bnbench.study.econas import DEFAULT_SCHEDULES, DEFAULT_SETTINGS
+
+    e = studies.add_parser("econas", help="EcoNAS: which reduced training settings keep the ranking",
+                           description="Train a fixed stratified sample of cells from scratch under a grid of EcoNAS "
+                                       "reduced settings (c<x>r<y>s<z>e<w>: channels / x, image side / y, training "
+                                       "images / z, w epochs; 0 = unreduced), several seeds each, and rank-correlate "
+                                       "each setting with the ground truth; hierarchical schedules beside them. "
+                                       "Every run is stored as it finishes: rerun to continue.")
+    common.add_space(e)
+    common.add_data(e)
+    common.add_truth(e)
+    g = e.add_argument_group("study")
+    g.add_argument("--sample-archs", type=int, default=100, help="cells in the fixed stratified sample (default: 100)")
+    g.add_argument("--settings", type=_names, default=DEFAULT_SETTINGS,
+                   help="comma-separated reduced settings (default: " + ",".join(DEFAULT_SETTINGS) + ")")
+    g.add_argument("--seeds", default="0,1", help="training seeds of every setting (default: 0,1)")
+    g.add_argument("--schedules", type=_names, default=DEFAULT_SCHEDULES,
+                   help="hierarchical schedules, stages joined by +top<fraction>+, comma-separated; '' for none "
+                        "(default: " + ",".join(DEFAULT_SCHEDULES) + ")")
+    g.add_argument("--eval-images", type=int, default=None,
+                   help="evaluation images per run (a fixed class-stratified subset of the evaluation split; "
+                        "default: all of it)")
+    g.add_argument("--batch-size", type=int, default=None, help="training batch (default 256, NB201's protocol)")
+    g.add_argument("--lr", type=float, default=None, help="learning rate (default 0.1, NB201's protocol)")
+    g.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% intervals")
+    g.add_argument("--seed", type=int, default=0, help="seed of the cell sample and the bootstrap (default: 0)")
+    g.add_argument("--out", default="runs/econas", help="output directory (default: runs/econas)")
+    g.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    common.add_engine(e.add_argument_group("engine"))
+    e.set_defaults(func=run_econas_cli)
+
+
+def run_econas_cli(args: argparse.Namespace) -> int:
+    from bnbench.econas.runs import parse_seeds
+    from bnbench.experiment import RunOptions
+    from bnbench.study.econas import EcoNASConfig, run_econas
+
+    engine = common.engine_of(args)
+    run_opts = RunOptions(space=args.space, dataset=args.dataset, data_dir=args.data_dir, device=args.device,
+                          benchmark=args.benchmark, truth_split=args.truth_split, truth_metric=args.truth_metric,
+                          truth_epochs=args.truth_epochs, sample_archs=args.sample_archs, seed=args.seed,
+                          out=args.out, n_boot=args.bootstrap, progress=not args.no_progress,
+                          scoring={"engine": engine.kind, "jobs": engine.jobs, "address": engine.address})
+    cfg = EcoNASConfig(run=run_opts, settings=args.settings, seeds=parse_seeds(args.seeds, "--seeds"),
+                       schedules=args.schedules, eval_images=args.eval_images, batch_size=args.batch_size, lr=args.lr)
+    results = run_econas(cfg)
+    for row in results["settings"].values():
+        tau = "n/a" if row["kendall_tau"] is None else f"{row['kendall_tau']:.3f}"
+        print(f"{row['setting']}: tau {tau}, {row['seconds_per_arch']:.1f} s per arch and seed")
+    for row in results["schedules"].values():
+        print(f"{row['schedule']}: tau {row['kendall_tau']:.3f}, {row['seconds_per_candidate']:.1f} s per candidate")
+    print(f"wrote {args.out}/report.md, results.json and tau_vs_cost.png")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:

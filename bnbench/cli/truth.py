@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bnbench.cli.common import add_engine, engine_of
 from bnbench.errors import BnbenchError
 
 
@@ -44,6 +45,7 @@ def register(sub) -> None:
     b.add_argument("--lr", type=float, default=0.05, help="initial learning rate, cosine schedule (default: 0.05)")
     b.add_argument("--weight-decay", type=float, default=5e-4, help="default: 5e-4")
     b.add_argument("--jobs", type=int, default=1, help="parallel worker processes, one torch thread each (default: 1)")
+    add_engine(b, jobs=False)
     b.add_argument("--out", required=True, help="the table to write; its runs go to OUT.runs.jsonl (resumed from)")
     b.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     b.set_defaults(func=run_build)
@@ -79,6 +81,6 @@ def run_build(args: argparse.Namespace) -> int:
     cfg = BuildConfig(space=args.space, dataset=args.dataset, sample_archs=args.sample_archs,
                       sample_seed=args.sample_seed, seeds=seeds, folds=args.folds, test_fraction=args.test_fraction,
                       train=train)
-    path = build_truth(cfg, args.out, args.data_dir, jobs=args.jobs, progress=not args.no_progress)
+    path = build_truth(cfg, args.out, args.data_dir, progress=not args.no_progress, engine=engine_of(args))
     print(f"wrote {path}")
     return 0

@@ -90,6 +90,27 @@ class Indicator:
 REGISTRY: dict[str, Indicator] = {}
 
 
+@dataclass(frozen=True)
+class Family:
+    """Indicators named ``prefix:argument`` (e.g. ``econas:c4r4s0e10``), made on first use by ``make(argument)``
+    (which raises a one-line BnbenchError for a bad argument); ``example`` and ``summary`` are listed."""
+
+    prefix: str
+    make: Callable[[str], Indicator]
+    example: str
+    summary: str
+
+
+FAMILIES: dict[str, Family] = {}
+_MEMBERS: dict[str, Indicator] = {}  # family members made so far, by full name
+
+
+def register_family(prefix: str, make: Callable[[str], Indicator], example: str, summary: str) -> None:
+    if prefix in FAMILIES or prefix in REGISTRY:
+        raise ValueError(f"indicator family {prefix!r} registered twice")
+    FAMILIES[prefix] = Family(prefix, make, example, summary)
+
+
 def register(name: str, higher_is_better: bool = True, needs: tuple[str, ...] = (), summary: str = "",
              version: int = 1):
     """Decorator registering ``fn`` under ``name``; ``version`` enters every score-cache key."""
@@ -105,8 +126,16 @@ def register(name: str, higher_is_better: bool = True, needs: tuple[str, ...] = 
 
 
 def get(name: str) -> Indicator:
+    """The indicator called ``name``: a registered one, or a member ``prefix:argument`` of a family (made once)."""
     if name not in REGISTRY:
-        raise BnbenchError(f"unknown indicator {name!r} (available: {', '.join(sorted(REGISTRY))})")
+        prefix, _, argument = name.partition(":")
+        if prefix in FAMILIES and argument:
+            if name not in _MEMBERS:  # not added to REGISTRY: that lists the fixed indicators only
+                _MEMBERS[name] = FAMILIES[prefix].make(argument)
+            return _MEMBERS[name]
+        families = ", ".join(f"{f.prefix}:<...> (e.g. {f.example})" for f in FAMILIES.values())
+        raise BnbenchError(f"unknown indicator {name!r} (available: {', '.join(sorted(REGISTRY))}"
+                           + (f"; families: {families}" if families else "") + ")")
     return REGISTRY[name]
 
 

@@ -112,8 +112,10 @@ def _num(value: float) -> float | None:
 
 
 def check_indicator(name: str) -> None:
-    """BnbenchError (one line) unless ``name`` is a registered indicator."""
-    from bnbench.indicators import REGISTRY
+    """BnbenchError (one line) unless ``name`` is a registered indicator or a family member (``econas:...``)."""
+    from bnbench.indicators import get
 
-    if name not in REGISTRY:
-        raise BnbenchError(f"--indicator {name!r}: unknown (available: {', '.join(sorted(REGISTRY))})")
+    try:
+        get(name)
+    except BnbenchError as err:
+        raise BnbenchError(f"--indicator {name!r}: {err}") from None

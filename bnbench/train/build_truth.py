@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing as mp
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 from bnbench.progress import track
 from bnbench.datasets import Dataset, ImageSplit, load_dataset
 from bnbench.datasets.sampling import stratified_subset
+from bnbench.engine import Engine, is_failure, run_tasks
 from bnbench.errors import BnbenchError
 from bnbench.spaces import get_space
 from bnbench.train.config import TrainConfig
@@ -86,13 +87,10 @@ def fold_indices(labels: np.ndarray, folds: int, seed: int) -> list[tuple[np.nda
     return list(kfold.split(np.zeros(len(labels)), labels))
 
 
-_WORKER: dict = {}
-
-
-def _init_worker(cfg: BuildConfig, data_dir: str | None) -> None:
-    torch.set_num_threads(1)
+def setup(cfg: BuildConfig, data_dir: str | None) -> tuple[BuildConfig, Dataset, ImageSplit]:
+    """A worker's state: the build config, its dataset and the pooled images the folds split."""
     dataset = load_dataset(cfg.dataset, data_dir)
-    _WORKER.update(cfg=cfg, data=dataset, all=pooled(dataset))
+    return cfg, dataset, pooled(dataset)
 
 
 def run_split(cfg: BuildConfig, full: ImageSplit, seed: int, fold: int) -> tuple[ImageSplit, ImageSplit]:
@@ -120,9 +118,9 @@ def train_run(cfg: BuildConfig, data: Dataset, full: ImageSplit, arch: str, seed
             "train_images": len(tr), "key": cfg.key()}
 
 
-def _run(task: tuple[str, int, int]) -> dict:
+def run_task(state: tuple[BuildConfig, Dataset, ImageSplit], task: tuple[str, int, int]) -> dict:
     """Train one (arch, seed, fold) run in a worker (:func:`train_run`)."""
-    return train_run(_WORKER["cfg"], _WORKER["data"], _WORKER["all"], *task)
+    return train_run(*state, *task)
 
 
 def read_runs(path: Path, key: str) -> dict[tuple[str, int, int], dict]:
@@ -131,18 +129,30 @@ def read_runs(path: Path, key: str) -> dict[tuple[str, int, int], dict]:
 
 
 def build_truth(cfg: BuildConfig, out: str | Path, data_dir: str | None = None, jobs: int = 1,
-                progress: bool = True) -> Path:
-    """Train every (arch, seed, fold) run not yet in the run log and write the truth table at ``out``."""
+                progress: bool = True, engine: Engine | None = None) -> Path:
+    """Train every (arch, seed, fold) run not yet in the run log and write the truth table at ``out``.
+
+    Runs go to ``engine`` (default: ``jobs`` local processes; :mod:`bnbench.engine`), one task per (arch, seed,
+    fold), each with one torch thread, so the table does not depend on the engine. A run that still fails after its
+    retries is recorded in the log with its reason and the build stops with a one-line BnbenchError after the
+    other runs finished; rerunning retries the failed ones."""
     out = Path(out)
+    engine = engine or Engine(jobs=jobs)
     space = get_space(cfg.space)
     archs = [space.to_str(a) for a in space.sample(cfg.sample_archs, cfg.sample_seed)]
     log = out.with_name(out.name + ".runs.jsonl")
     runs = read_runs(log, cfg.key())
     todo = [(a, s, f) for a in archs for s in cfg.seeds for f in range(cfg.folds) if (a, s, f) not in runs]
-    with mp.get_context("fork").Pool(jobs, _init_worker, (cfg, data_dir)) as pool:
-        done = pool.imap_unordered(_run, todo)
-        for rec in track(append_jsonl(log, done), len(todo), "truth build", progress, unit="run"):
+    failed = []
+    done = run_tasks(run_task, partial(setup, cfg, data_dir), todo, engine)
+    for rec in track(append_jsonl(log, done), len(todo), "truth build", progress, unit="run"):
+        if is_failure(rec):
+            failed.append(rec)
+        else:
             runs[(rec["arch"], rec["seed"], rec["fold"])] = rec
+    if failed:
+        raise BnbenchError(f"truth build: {len(failed)} of {len(todo)} runs failed (first: run {failed[0]['task']}: "
+                           f"{failed[0]['failed']}); finished runs are kept in {log}, rerun to retry the failed ones")
     return _write(cfg, out, archs, runs)
 
 

@@ -24,7 +24,7 @@ from bnbench.datasets import BatchAugmenter, Dataset, iterate_batches
 from bnbench.datasets.registry import HOLDOUT_DATASETS, SHAPES
 from bnbench.errors import BnbenchError
 from bnbench.spaces import get_space
-from bnbench.train import loop
+from bnbench.train import distributed, loop
 from bnbench.train.config import TrainConfig
 from bnbench.train.params import select_trainable
 from bnbench.utils.env import package_versions
@@ -84,16 +84,20 @@ def train_supernet(cfg: TrainConfig, dataset: Dataset, out_dir: str | Path | Non
     augmenter = BatchAugmenter(dataset.mean, dataset.std, dataset.augment, cfg.resolution)
     steps = _steps_per_epoch(len(dataset.train), cfg.batch_size)
     last = cfg.epochs if stop_after is None else min(cfg.epochs, stop_after)
-    if result.resumed_from < last:
+    main = distributed.is_main()  # under torchrun: rank 0 logs and writes the checkpoint (bnbench.train.distributed)
+    if result.resumed_from < last and main:
         (announce or _stderr)(training_line(cfg, dataset))
+    trained = distributed.wrap(model)  # DDP when launched by torchrun with several processes, else the model itself
     for epoch in range(result.resumed_from, last):
-        stats = _train_epoch(model, optimizer, dataset, augmenter, cfg, epoch, steps, progress)
+        stats = _train_epoch(trained, optimizer, dataset, augmenter, cfg, epoch, steps, progress and main)
         result.history.append(stats)
-        progress_log.line(progress_log.epoch_line(f"supernet {cfg.train_mode}", epoch + 1, cfg.epochs, stats["loss"],
-                                                  stats["images_per_s"], sum(h["seconds"] for h in result.history)))
-        if ckpt is not None:
+        if main:
+            progress_log.line(progress_log.epoch_line(f"supernet {cfg.train_mode}", epoch + 1, cfg.epochs,
+                                                      stats["loss"], stats["images_per_s"],
+                                                      sum(h["seconds"] for h in result.history)))
+        if ckpt is not None and main:
             save_checkpoint(ckpt, cfg, model, optimizer, result.history, epoch + 1, dataset)
-    if ckpt is not None and last == 0 and not ckpt.exists():  # epoch 0: the initialised supernet, kept for reuse
+    if ckpt is not None and last == 0 and main and not ckpt.exists():  # epoch 0: the initialised supernet, kept for reuse
         save_checkpoint(ckpt, cfg, model, optimizer, result.history, 0, dataset)
     model.eval()
     return result
@@ -140,6 +144,7 @@ def _train_epoch(model, optimizer, dataset, augmenter, cfg: TrainConfig, epoch: 
     if progress and progress_log.mode() == "bars":
         bar = tqdm(bar, total=steps, desc=f"supernet {cfg.train_mode} epoch {epoch + 1}/{cfg.epochs}", leave=False)
     for step, (arch, (x, y)) in enumerate(bar):
+        x, y = distributed.shard(x, y)  # this rank's slice of the global batch (whole batch in one process)
         loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
         if cfg.sampler == "fairnas":
             losses.append(loop.accumulated_step([_path_forward(model, a) for a in arch], optimizer, x, y,

@@ -238,6 +238,9 @@ def _score_group(group: list[_Member], archs: np.ndarray, arch_names: list[str],
     tasks = list(todo.values())
     label = ",".join(m.name for m in group)
     _JOB.update(members={m.name: m for m in group}, space=ctx.space, net=ctx.network, seed=ctx.seed)
+    if str(ctx.options.get("engine") or "local") == "ray" and tasks:
+        _score_group_ray(group, tasks, label, ctx, store, jobs)
+        return
     try:
         with contextlib.ExitStack() as stack:
             if jobs == 1 or len(tasks) <= 1:
@@ -252,6 +255,45 @@ def _score_group(group: list[_Member], archs: np.ndarray, arch_names: list[str],
 
 def _init_worker() -> None:
     torch.set_num_threads(1)
+
+
+def _job_state(members: dict, space: Any, net: Any, seed: int) -> dict[str, Any]:
+    return {"members": members, "space": space, "net": net, "seed": seed}
+
+
+def _score_task(state: dict[str, Any], task: tuple[tuple[int, ...], str, tuple[str, ...]]) -> dict[str, Any]:
+    """One architecture's proxies in a Ray task (:mod:`bnbench.engine`): ``{"records": [...]}``."""
+    _JOB.update(state)
+    return {"records": _score_one(task)}
+
+
+def _score_group_ray(group: list[_Member], tasks: list, label: str, ctx: ScoringContext, store: ScoreStore,
+                     jobs: int) -> None:
+    """``--engine ray``: one Ray task per architecture (all of the group's missing proxies, one shared pass), each
+    with one torch thread as the local workers; a task that fails after its retries leaves its proxies undefined
+    (NaN) with the reason recorded, as a proxy error does."""
+    from functools import partial
+
+    from bnbench.engine import Engine, is_failure, run_tasks
+
+    engine = Engine(kind="ray", jobs=None if jobs == 1 else jobs, address=ctx.options.get("address"))
+    members = {m.name: m for m in group}
+    setup = partial(_job_state, members, ctx.space, ctx.network, ctx.seed)
+    cuda = any(m.batch.device.type != "cpu" for m in group)
+    by_arch = {task[1]: task for task in tasks}
+    _JOB.update(_job_state(members, ctx.space, ctx.network, ctx.seed))
+    try:
+        def records():
+            for rec in track(run_tasks(_score_task, setup, tasks, engine, cuda=cuda), len(tasks), label, ctx.progress):
+                if is_failure(rec):
+                    _, arch, names = by_arch[rec["task"][1]]
+                    yield from (_record(members[n], arch, RuntimeError(rec["failed"]), 0.0, None) for n in names)
+                else:
+                    yield from rec["records"]
+
+        store.append(records())
+    finally:
+        _JOB.clear()
 
 
 def _reason(err: BaseException) -> str:
