@@ -62,13 +62,16 @@ def main() -> None:
     p.add_argument("--train-fraction", type=float, default=0.4)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--out", default="runs/search-nb201")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="zero-cost proxies: worker processes scoring each batch of new cells (default: 1)")
     args = p.parse_args()
     os.environ.setdefault("BNBENCH_PROGRESS", "off")
     out = Path(args.out)
     space = get_space("nb201")
     opts = RunOptions(space="nb201", dataset="cifar10-valid", data_dir=args.data_dir, benchmark=args.benchmark,
                       truth_split="test", out=str(out), progress=False,
-                      scoring={"val_images": 250, "calib_batches": 2, "zc_batch_size": 64, "model_variant": "zc"})
+                      scoring={"val_images": 250, "calib_batches": 2, "zc_batch_size": 64, "model_variant": "zc",
+                               "jobs": args.jobs})
     truth, _ = load_truth_and_table(opts, "cifar10-valid")
     true = dict(zip(truth.archs, truth.values))
     nats = nats_lookup(args.nats)

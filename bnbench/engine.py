@@ -177,6 +177,8 @@ def ray_session(engine: Engine):
     Ray is already initialised. The connection is kept for the rest of the process (shut down at exit): starting
     Ray takes seconds, and a run submits several jobs (one per proxy group, stage or setting)."""
     ray = import_ray()
+    if engine.address:
+        _check_reachable(engine.address)
     if not ray.is_initialized():
         os.environ.setdefault("RAY_ACCEPT_LOCAL_HOSTS_WARNING", "1")
         kwargs: dict[str, Any] = dict(include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -190,6 +192,22 @@ def ray_session(engine: Engine):
             raise BnbenchError(f"--engine ray: could not start or join Ray at {where} ({_reason(err)})") from None
         atexit.register(ray.shutdown)
     yield ray
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """One-line BnbenchError when nothing answers at a ``host:port`` / ``ray://host:port`` cluster address (Ray itself
+    would retry for minutes); ``auto`` and addresses without a port are left to Ray."""
+    import socket
+
+    where = address.split("://", 1)[-1]
+    host, _, port = where.rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise BnbenchError(f"--address {address}: no Ray cluster answers there ({err.strerror or err}); start one "
+                           "with `ray start --head` or omit --address for a local instance") from None
 
 
 def _ray_attempt(fn: TaskFn, setup: Callable[[], Any], task: Any, retries: int) -> dict:

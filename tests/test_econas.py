@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import socket
 from functools import partial
 
 import numpy as np
@@ -163,6 +165,12 @@ def test_engine_options_are_checked(monkeypatch):
             raise ImportError("No module named 'ray'")
         return real(name, *args, **kw)
 
+    if importlib.util.find_spec("ray") is not None:  # an address where nothing listens: one line, not minutes
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        with pytest.raises(BnbenchError, match="no Ray cluster answers there"):
+            list(run_tasks(_flaky, partial(str, "S"), ["good"], Engine(kind="ray", address=f"127.0.0.1:{port}")))
     monkeypatch.setattr(builtins, "__import__", no_ray)
     with pytest.raises(BnbenchError, match=r'pip install "bnbench\[ray\]"'):
         list(run_tasks(_flaky, partial(str, "S"), ["good"], Engine(kind="ray")))

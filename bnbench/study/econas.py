@@ -311,6 +311,7 @@ def report(results: dict) -> str:
         lines += ["", "## Hierarchical proxy", "",
                   "| schedule | trained per stage | tau, all cells [95% CI] | tau, last stage's cells | top-10% | "
                   "s / candidate |", "|---|---|---|---|---|---|"]
+        notes = []
         for row in results["schedules"].values():
             final = "n/a" if row["final_stage_tau"] is None else f"{row['final_stage_tau']:.3f}{_ci(row['final_stage_tau_ci'])}"
             lines.append(f"| {row['schedule']} | {' / '.join(map(str, row['trained']))} | {row['kendall_tau']:.3f}"
@@ -320,8 +321,10 @@ def report(results: dict) -> str:
                        if r["seconds_per_arch"] <= row["seconds_per_candidate"] and r["kendall_tau"] is not None]
             if cheaper:
                 best = max(cheaper, key=lambda r: r["kendall_tau"])
-                lines.append(f"\nAt no greater cost the best flat setting is {best['setting']} (tau "
-                             f"{best['kendall_tau']:.3f}, {best['seconds_per_arch']:.1f} s per architecture and seed).")
+                notes.append(f"- {row['schedule']} ({row['seconds_per_candidate']:.1f} s per candidate): the best flat "
+                             f"setting of no greater cost is {best['setting']}, tau {best['kendall_tau']:.3f} "
+                             f"({best['seconds_per_arch']:.1f} s per architecture and seed).")
+        lines += [""] + notes
     lines += ["", "## EcoNAS's observations, from these numbers", ""]
     for f in results["findings"]:
         lines.append(f"- **{f['verdict']}**: {f['observation']}. {f['evidence']}.")
