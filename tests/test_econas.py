@@ -250,3 +250,10 @@ def test_study_reports_every_setting_and_resumes(tmp_path, one_thread):
     again = run_econas(cfg)  # everything stored: nothing retrained, same numbers
     assert len((out / "econas-runs.jsonl").read_text().splitlines()) == lines
     assert again["settings"]["c0r0s0e1"]["kendall_tau"] == row["kendall_tau"]
+
+
+def test_econas_bad_worker_count_is_one_line(tmp_path):
+    from bnbench import api
+
+    with pytest.raises(BnbenchError, match="--jobs 0"):
+        api.correlate("nb201", "econas:c2r0s0e1", sample_archs=4, out=str(tmp_path), jobs=0)

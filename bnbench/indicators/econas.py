@@ -79,7 +79,8 @@ def runner_for(ctx: ScoringContext):
     if memo_key not in ctx.memo:
         cache = ctx.options.get("cache_dir")
         store = RunStore(Path(cache) / STORE_NAME if cache else None)
-        kind, jobs = str(ctx.options.get("engine") or "local"), int(ctx.options.get("jobs") or 1)
+        kind = str(ctx.options.get("engine") or "local")
+        jobs = 1 if ctx.options.get("jobs") is None else int(ctx.options["jobs"])  # 0: Engine's one-line error
         engine = Engine(kind=kind, jobs=None if kind == "ray" and jobs == 1 else jobs, address=ctx.options.get("address"))
         ctx.memo[memo_key] = ProxyRunner(job, store, engine, progress=ctx.progress)
     return ctx.memo[memo_key]
