@@ -72,20 +72,25 @@ def is_failure(record: dict) -> bool:
     return "failed" in record
 
 
-def _reason(err: BaseException) -> str:
+def reason(err: BaseException) -> str:
+    """``Type: first line of the message`` of a task's error (what failure records and undefined scores keep)."""
     text = str(err).strip()
     return f"{type(err).__name__}: {text.splitlines()[0] if text else 'no message'}"
 
 
-_STATE: dict[Any, Any] = {}  # per worker process: setup() -> its state
+_STATE: dict[str, Any] = {}  # per worker process: the last job's setup object, its key and its state
 
 
-def _state(setup: Callable[[], Any]) -> Any:
+def worker_state(setup: Callable[[], Any]) -> Any:
+    """``setup()``, built once per process and job: reused while the same setup object, or an equal one (compared
+    pickled: a Ray task receives its own copy), comes back; one job's state at a time (a dataset can be large)."""
+    if _STATE and _STATE["setup"] is setup:
+        return _STATE["state"]
     key = _setup_key(setup)
-    if key not in _STATE:
-        _STATE.clear()  # one job's state at a time per worker (a dataset can be large)
-        _STATE[key] = setup()
-    return _STATE[key]
+    if not _STATE or _STATE["key"] != key:
+        _STATE.update(key=key, state=setup())
+    _STATE["setup"] = setup
+    return _STATE["state"]
 
 
 def _setup_key(setup: Callable[[], Any]) -> Any:
@@ -106,12 +111,12 @@ def attempt(fn: TaskFn, setup: Callable[[], Any], task: Any, retries: int) -> di
         error: BaseException | None = None
         for n in range(1 + retries):
             try:
-                return fn(_state(setup), task)
+                return fn(worker_state(setup), task)
             except (KeyboardInterrupt, SystemExit):
                 raise
             except BaseException as err:  # noqa: BLE001  (any task error becomes a recorded failure)
                 error = err
-        return {"failed": _reason(error), "task": _jsonable(task), "attempts": 1 + retries}
+        return {"failed": reason(error), "task": _jsonable(task), "attempts": 1 + retries}
     finally:
         torch.set_num_threads(threads)
 
@@ -189,7 +194,7 @@ def ray_session(engine: Engine):
                 ray.init(num_cpus=engine.jobs or os.cpu_count(), **kwargs)
         except Exception as err:  # noqa: BLE001  (connection errors of every kind: one line)
             where = engine.address or "a local instance"
-            raise BnbenchError(f"--engine ray: could not start or join Ray at {where} ({_reason(err)})") from None
+            raise BnbenchError(f"--engine ray: could not start or join Ray at {where} ({reason(err)})") from None
         atexit.register(ray.shutdown)
     yield ray
 
@@ -229,5 +234,5 @@ def _run_ray(fn: TaskFn, setup: Callable[[], Any], tasks: list, engine: Engine, 
                 try:
                     yield ray.get(ref)
                 except Exception as err:  # noqa: BLE001  (a worker that died every attempt: recorded, job goes on)
-                    yield {"failed": _reason(err), "task": _jsonable(task), "attempts": 1 + engine.retries}
+                    yield {"failed": reason(err), "task": _jsonable(task), "attempts": 1 + engine.retries}
 

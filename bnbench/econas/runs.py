@@ -152,9 +152,9 @@ class ProxyRunner:
 
     def __init__(self, job: ProxyJob, store: RunStore, engine: Engine = Engine(), progress: bool = True):
         self.job, self.store, self.engine, self.progress = job, store, engine, progress
-        from bnbench.engine import _state
+        from bnbench.engine import worker_state
 
-        self.state = _state(partial(setup, job))  # the driver's own copy: image digests (and jobs=1 runs)
+        self.state = worker_state(partial(setup, job))  # the driver's own copy: image digests (and jobs=1 runs)
         self.failed: list[dict] = []
 
     def key(self, setting: ReducedSetting) -> str:

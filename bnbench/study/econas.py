@@ -20,6 +20,7 @@ observations reproduce (:data:`OBSERVATIONS`).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -93,7 +94,7 @@ def run_econas(cfg: EcoNASConfig) -> dict:
     arch_names = [space.to_str(a) for a in archs]
     options = {**opts.scoring, "econas_eval_images": cfg.eval_images, "econas_batch_size": cfg.batch_size,
                "econas_lr": cfg.lr}
-    run_opts = RunOptions(**{**vars(opts), "scoring": options})
+    run_opts = dataclasses.replace(opts, scoring=options)
     probe = get(f"econas:{settings[0].name}")
     ctx = build_context(run_opts, [probe], name, truth, train_config(name, opts.seed, space=space.name), out)
     runner = runner_for(ctx)

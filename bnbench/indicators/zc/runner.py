@@ -37,6 +37,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import torch
 
+from bnbench.engine import reason as one_line
 from bnbench.errors import BnbenchError
 from bnbench.indicators.registry import ScoringContext, register
 from bnbench.indicators.zc.common import DEFAULT_VARIANT, Batch, NetFactory, Undefined, arch_seed, image_batch, network_factory
@@ -296,11 +297,6 @@ def _score_group_ray(group: list[_Member], tasks: list, label: str, ctx: Scoring
         _JOB.clear()
 
 
-def _reason(err: BaseException) -> str:
-    text = str(err).strip()
-    return f"{type(err).__name__}: {text.splitlines()[0] if text else 'no message'}"
-
-
 def _score_one(task: tuple[tuple[int, ...], str, tuple[str, ...]]) -> list[dict[str, Any]]:
     """Score one architecture with the job's proxies ``task[2]`` (one shared pass when there are several);
     returns their store records."""
@@ -336,7 +332,7 @@ def _record(m: _Member, arch: str, value: Any, seconds: float, shared: tuple[str
     proxy does not define one) is recorded as undefined with its reason."""
     reason = None
     if isinstance(value, BaseException):
-        reason, value = _reason(value), math.nan
+        reason, value = one_line(value), math.nan
     elif math.isnan(value) or (math.isinf(value) and not getattr(m.spec.fn, "infinite_ok", False)):
         reason = f"non-finite value ({value})"  # +-inf only where the proxy defines it (nwot: -inf is worst)
     if reason:
