@@ -1,4 +1,4 @@
-"""Performance collapse of differentiable search on NB201 with and without BNAS-v2's remedies, on real CIFAR-10.
+"""Performance collapse of differentiable search (NB201 cell or DARTS cell) with and without BNAS-v2's remedies, on real CIFAR-10.
 
 Runs ``bnbench.search.differentiable.search`` for every variant (``darts``: plain first-order DARTS; ``clr``: the
 confident learning rate; ``pc_en``: partial channels K=4 with edge normalisation; ``clr_pc_en``: both; with ``--modes bn`` the
@@ -40,15 +40,19 @@ def run_one(task: tuple[str, dict, int]) -> dict:
     cfg = DifferentiableConfig(epochs=args.epochs, channels=args.channels, cells=args.cells,
                                resolution=args.resolution, train_fraction=args.train_fraction,
                                batch_size=args.batch_size, seed=seed, **extra)
-    result = search(_JOB["data"], cfg)
-    return {"variant": name, "seed": seed, "seconds": result.seconds, "alpha": result.alpha().tolist(),
+    result = search(_JOB["data"], cfg, space=args.space)
+    alpha = result.alpha()
+    return {"variant": name, "seed": seed, "seconds": result.seconds,
+            "alpha": alpha.reshape(-1, alpha.shape[-1]).tolist(),
             "history": [{k: v for k, v in h.items() if k != "alpha"} for h in result.history]}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data-dir", required=True)
-    p.add_argument("--benchmark", required=True, help="NB201 cifar10-valid table (its test accuracy is the truth)")
+    p.add_argument("--space", default="nb201", help="nb201 | darts")
+    p.add_argument("--benchmark", required=True, help="NB201 cifar10-valid table (its test accuracy is the truth) or "
+                                                      "an NB301 genotype table (its validation accuracy)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--channels", type=int, default=16)
@@ -70,12 +74,14 @@ def main() -> None:
     from bnbench.indicators.darts_alpha import log_prob
     from bnbench.spaces import get_space
 
-    space = get_space("nb201")
-    opts = RunOptions(space="nb201", dataset="cifar10-valid", data_dir=args.data_dir, benchmark=args.benchmark,
-                      truth_split="test")
-    truth, _ = load_truth_and_table(opts, "cifar10-valid")
+    space = get_space(args.space)
+    nb201 = space.name == "nb201"
+    dataset = "cifar10-valid" if nb201 else "cifar10"
+    opts = RunOptions(space=space.name, dataset=dataset, data_dir=args.data_dir, benchmark=args.benchmark,
+                      truth_split="test" if nb201 else "valid")
+    truth, _ = load_truth_and_table(opts, dataset)
     true = dict(zip(truth.archs, truth.values))
-    _JOB.update(args=args, data=load_dataset("cifar10-valid", args.data_dir, truth_split="test"))
+    _JOB.update(args=args, data=load_dataset(dataset, args.data_dir, truth_split="test" if nb201 else None))
     base = {n: VARIANTS[n] for n in args.variants.split(",")}
     variants = {}
     for mode in args.modes.split(","):
@@ -87,25 +93,31 @@ def main() -> None:
             runs = pool.map(run_one, tasks, chunksize=1)
     else:
         runs = [run_one(t) for t in tasks]
-    all_archs = space.all_archs()
-    truth_all = np.array([true[space.to_str(a)] for a in all_archs])
-    print(f"NB201 CIFAR-10, C={args.channels} N={args.cells} {args.resolution}x{args.resolution}, "
+    all_archs = space.parse_many(truth.specs or truth.archs)
+    truth_all = np.asarray(truth.values, dtype=np.float64)
+
+    def true_of(derived: str) -> float | None:
+        return true.get(space.truth_key(space.parse(derived)))
+
+    print(f"{space.name} CIFAR-10, C={args.channels} cells={args.cells} {args.resolution}x{args.resolution}, "
           f"{args.train_fraction:.0%} of the training images (halved: weights / alpha), {args.epochs} epochs, "
-          f"{args.seeds} seeds; truth {truth.description()} (best cell {max(true.values()):.2f})\n")
+          f"{args.seeds} seeds; truth {truth.description()} (best cell {max(true.values()):.2f}, {len(truth)} cells)\n")
     print(f"{'variant':18s} parameter-free share per epoch (mean of seeds)        derived true acc   "
           f"dartsalpha tau   s/run")
     for name in variants:
         mine = [r for r in runs if r["variant"] == name]
         shares = np.mean([[h["parameter_free"] for h in r["history"]] for r in mine], axis=0)
-        accs = [true[r["history"][-1]["derived"]] for r in mine]
+        accs = [a for a in (true_of(r["history"][-1]["derived"]) for r in mine) if a is not None]
         taus = []
         for r in mine:
             score = log_prob(np.asarray(r["alpha"]), space.choices(all_archs))  # the dartsalpha indicator
             taus.append(kendalltau(score, truth_all).statistic)
-            r["derived_truth"] = true[r["history"][-1]["derived"]]
+            r["derived_truth"] = true_of(r["history"][-1]["derived"])
             r["dartsalpha_tau"] = taus[-1]
-        print(f"{name:18s} {' '.join(f'{s:.2f}' for s in shares):52s} {statistics.mean(accs):6.2f} ± "
-              f"{statistics.pstdev(accs):5.2f}   {statistics.mean(taus):+.3f} ± {statistics.pstdev(taus):.3f}   "
+        acc = (f"{statistics.mean(accs):6.2f} ± {statistics.pstdev(accs):5.2f}" if len(accs) == len(mine)
+               else f"{len(accs)} of {len(mine)} in the truth")
+        print(f"{name:18s} {' '.join(f'{s:.2f}' for s in shares):52s} {acc:16s}   "
+              f"{statistics.mean(taus):+.3f} ± {statistics.pstdev(taus):.3f}   "
               f"{statistics.mean(r['seconds'] for r in mine):6.0f}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

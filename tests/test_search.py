@@ -139,3 +139,55 @@ def test_fitness_scores_each_architecture_once(monkeypatch):
     again = fitness(np.concatenate([archs, archs[:2]]))
     assert calls == [4, 2]  # the first four and the repeats are not scored again
     np.testing.assert_array_equal(again[:6], params(archs, ctx))
+
+
+@pytest.mark.parametrize("name", ["nb101", "darts", "nb201"])
+def test_search_within_a_set_proposes_only_its_cells_once_each(name):
+    from bnbench.search.within import Candidates
+
+    space = get_space(name)
+    cells = space.sample(60, 3)
+    within = Candidates(space, np.concatenate([cells, cells[:5]]))  # duplicates collapse to one cell each
+    assert len(within) == len({space.canonical(c) for c in cells})
+    keys = set(within.keys)
+    fitness = lambda archs: space.choices(np.asarray(archs)).clip(min=0).sum(axis=1).astype(float)  # noqa: E731
+    found = evolve(space, fitness, SMALL, within=within)
+    proposed = [space.canonical(a) for a in found.archs]
+    assert set(proposed) <= keys and len(set(proposed)) == len(proposed) == min(40, len(within))  # 10 + 3 x 10
+    whole = evolve(space, fitness, EvolutionConfig(population=10, generations=6, parents=4, mutations=5,
+                                                   crossovers=5), within=within)
+    assert whole.evaluations == len(within)  # the set exhausted: fewer children, no repeats, no failure
+    assert whole.scores[whole.best()] == fitness(within.archs).max()
+    baseline = random_search(space, fitness, 25, seed=2, within=within)
+    assert baseline.evaluations == 25 and {space.canonical(a) for a in baseline.archs} <= keys
+
+
+def test_projection_keeps_set_members_and_takes_the_nearest_unproposed_cell():
+    from bnbench.search.within import Candidates
+
+    space = get_space("nb201")
+    pool = "|{}~0|+|{}~0|{}~1|+|{}~0|{}~1|{}~2|"
+    cells = space.parse_many([pool.format(*["avg_pool_3x3"] * 6), pool.format("nor_conv_3x3", *["avg_pool_3x3"] * 5),
+                              pool.format(*["nor_conv_3x3"] * 6)])
+    within = Candidates(space, cells)
+    rng = np.random.default_rng(0)
+    assert (within.project(cells[2], rng, set()) == cells[2]).all()
+    child = space.parse(pool.format("nor_conv_3x3", "nor_conv_3x3", *["avg_pool_3x3"] * 4))  # not in the set
+    assert (within.project(child, rng, set()) == cells[1]).all()  # 1 decision away (the others: 2, 4)
+    assert (within.project(child, rng, {within.keys[1]}) == cells[0]).all()  # next nearest not yet proposed
+    assert within.project(child, rng, set(within.keys)) is None
+    with pytest.raises(BnbenchError, match="no architecture"):
+        Candidates(space, np.zeros((0, 6), dtype=np.int64))
+
+
+def test_search_command_within_truth_evaluates_only_cells_with_a_known_truth(tmp_path, capsys):
+    out = tmp_path / "s"
+    assert main(["search", "evolution", "--space", "nb101", "--indicator", "params", "--within-truth",
+                 "--population", "6", "--generations", "2", "--parents", "3", "--mutations", "3", "--crossovers",
+                 "3", "--random-baseline", "--no-progress", "--out", str(out)]) == 0
+    doc = json.loads((out / "search.json").read_text())
+    assert doc["config"]["within"]["set"] == "ground truth" and doc["config"]["within"]["cells"] > 18
+    for label in ("evolution", "random_search"):
+        assert all(e["truth"] is not None for e in doc[label]["evaluated"])
+        assert doc[label]["found_truth"] is not None
+    assert doc["truth_best"]["truth"] >= doc["evolution"]["found_truth"]

@@ -165,3 +165,44 @@ def test_darts_search_and_dartsalpha_on_the_darts_space(digits, tmp_path):
     archs = np.concatenate([result.derived[None], space.sample(20, 0)])
     scores = get("dartsalpha")(archs, ctx)
     assert np.isfinite(scores).all()
+
+
+def test_an_interrupted_search_resumes_to_the_uninterrupted_alpha(digits, tmp_path):
+    cfg = DifferentiableConfig(**{**TINY, "epochs": 3}, clr=True, partial=2, edge_norm=True)
+    whole = search(digits, cfg)
+    state = tmp_path / "search.state.pt"
+    lines: list[str] = []
+    part = search(digits, cfg, state_path=state, stop_after=1)  # as a run killed after its first epoch
+    assert len(part.history) == 1 and state.exists()
+    resumed = search(digits, cfg, progress=lines.append, state_path=state)
+    assert any("resumed from" in line and "after epoch 1/3" in line for line in lines)
+    np.testing.assert_array_equal(resumed.alpha(), whole.alpha())
+    np.testing.assert_array_equal(resumed.model.beta.detach().numpy(), whole.model.beta.detach().numpy())
+    assert [h["derived"] for h in resumed.history] == [h["derived"] for h in whole.history]
+    again = search(digits, cfg, state_path=state)  # a finished state: nothing left to train
+    np.testing.assert_array_equal(again.alpha(), whole.alpha())
+
+
+def test_a_foreign_or_corrupt_search_state_is_a_one_line_error(digits, tmp_path):
+    state = tmp_path / "search.state.pt"
+    search(digits, DifferentiableConfig(**TINY), state_path=state, stop_after=1)
+    with pytest.raises(BnbenchError, match=r"different config \{'clr': \(False, True\)\}"):
+        search(digits, DifferentiableConfig(**TINY, clr=True), state_path=state)
+    with pytest.raises(BnbenchError, match="is of space 'nb201', not 'darts'"):
+        search(digits, DifferentiableConfig(**TINY), state_path=state, space="darts")
+    state.write_bytes(b"not a state")
+    with pytest.raises(BnbenchError, match="search.state.pt is unreadable"):
+        search(digits, DifferentiableConfig(**TINY), state_path=state)
+
+
+def test_search_darts_command_resumes(tmp_path, capsys):
+    out = tmp_path / "d"
+    argv = ["search", "darts", "--epochs", "2", "--channels", "4", "--cells", "1", "--out", str(out)]
+    assert main(argv) == 0
+    first = json.loads((out / "search.json").read_text())
+    assert (out / "search.state.pt").exists()
+    capsys.readouterr()
+    assert main(argv) == 0  # the finished state: the same result, no epoch trained again
+    captured = capsys.readouterr()
+    assert "resumed from" in captured.err + captured.out
+    assert json.loads((out / "search.json").read_text())["alpha"] == first["alpha"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from bnbench.cli import common
 
@@ -34,6 +35,9 @@ def register(sub) -> None:
     g.add_argument("--search-seed", type=int, default=None, help="seed of the search (default: --seed)")
     g.add_argument("--random-baseline", action="store_true",
                    help="also run random search with the same number of evaluations and the same fitness")
+    g.add_argument("--within-truth", action="store_true",
+                   help="search only among the ground truth's cells (for NB101 / NB301 tables, samples of their "
+                        "spaces): children become the nearest table cell not yet evaluated")
     s = e.add_argument_group("indicator settings")
     common.add_scoring_options(s)
     s.add_argument("--seed", type=int, default=0, help="seed of supernet training and scoring (default: 0)")
@@ -53,7 +57,9 @@ def register_darts(kinds) -> None:
                                      "updates on disjoint halves of the training images, optionally BNAS-v2's "
                                      "confident learning rate (--clr) and partial channels with edge normalisation "
                                      "(--partial-channels K --edge-norm). Writes OUT/search.json, the checkpoint "
-                                     "`--indicators dartsalpha --search-checkpoint` reads.")
+                                     "`--indicators dartsalpha --search-checkpoint` reads; the search state "
+                                     "is kept in OUT/search.state.pt after every epoch and a rerun of the same "
+                                     "command resumes from it.")
     d.add_argument("--space", default="nb201", help="search space: nb201 | darts (default: nb201)")
     common.add_data(d)
     common.add_truth(d)
@@ -76,7 +82,8 @@ def register_darts(kinds) -> None:
                    help="full: all weights; bn: only BN affine parameters, the classifier and alpha")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--no-progress", action="store_true", help="no per-epoch lines")
-    d.add_argument("--out", default=None, help="output directory (default: runs/darts-<space>-seed<seed>)")
+    d.add_argument("--out", default=None, help="output directory (default: runs/darts-<space>-seed<seed>); a search "
+                                               "state there is resumed")
     d.set_defaults(func=run_darts)
 
 
@@ -87,7 +94,7 @@ def run_darts(args: argparse.Namespace) -> int:
     from bnbench.experiment import dataset_name
     import numpy as np
 
-    from bnbench.search.differentiable import DifferentiableConfig, checkpoint, search
+    from bnbench.search.differentiable import STATE_FILE, DifferentiableConfig, checkpoint, search
     from bnbench.search.run import true_values
     from bnbench.spaces import get_space
     from bnbench.utils.env import package_versions
@@ -107,7 +114,9 @@ def run_darts(args: argparse.Namespace) -> int:
                                train_mode=args.train_mode, seed=args.seed)
     truth = _truth_or_none(opts, name) if args.benchmark or name == "digits" else None  # digits: the embedded table
     dataset = load_dataset(name, args.data_dir, resolve_device(args.device), truth_split=args.truth_split)
-    result = search(dataset, cfg, progress=None if args.no_progress else progress.line, space=space)
+    out = args.out or f"runs/darts-{space.name}-seed{cfg.seed}"
+    result = search(dataset, cfg, progress=None if args.no_progress else progress.line, space=space,
+                    state_path=Path(out) / STATE_FILE)
     doc = checkpoint(result)
     doc.update(dataset=name, versions=package_versions(), seeds={"search": cfg.seed},
                ground_truth=None if truth is None else truth.description())
@@ -115,7 +124,6 @@ def run_darts(args: argparse.Namespace) -> int:
         keys = [space.truth_key(space.parse(record["derived"])) for record in doc["history"]]
         for record, value in zip(doc["history"], true_values(truth, keys)):
             record["derived_truth"] = None if np.isnan(value) else float(value)
-    out = args.out or f"runs/darts-{space.name}-seed{cfg.seed}"
     atomic_write_json(f"{out}/search.json", doc)
     last = doc["history"][-1]
     truth_text = "" if truth is None else f", true {last['derived_truth']}"
@@ -145,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     opts = common.run_options(args, out=out, indicators=args.indicator)
     train = {k: v for k, v in common.train_overrides(args).items() if k != "space"}
     doc = run_search(opts, train, args.indicator, evolution, args.constraint, args.random_baseline,
-                     line=None if args.no_progress else progress.line)
+                     line=None if args.no_progress else progress.line, within_truth=args.within_truth)
     for label in ("evolution", "random_search"):
         if label in doc:
             r = doc[label]

@@ -25,6 +25,11 @@ alpha (the project's BN-only supernets; candidate-op BNs then get affine paramet
 Each epoch records the derived architecture, the share of parameter-free ops in it (NB201: ``none``, ``skip_connect``,
 ``avg_pool_3x3``; DARTS: skip and poolings; the symptom of collapse), the mean entropy of the op weights and alpha
 itself.
+
+With ``state_path`` the whole search state (network weights and BN statistics, alpha and beta, both optimisers,
+the history) is written atomically after every epoch and a run finding it resumes after its last finished epoch.
+Every epoch draws its batches from a generator seeded with ``(seed, epoch)``, so a resumed search ends with exactly
+the alpha of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -42,6 +48,7 @@ from bnbench.datasets import BatchAugmenter, Dataset, ImageSplit, iterate_batche
 from bnbench.datasets.sampling import stratified_split
 from bnbench.errors import BnbenchError
 from bnbench.train.loop import cosine_lr
+from bnbench.utils.io import atomic_torch_save
 from bnbench.utils.placement import place
 
 TRAIN_MODES = ("full", "bn")
@@ -125,9 +132,15 @@ def _trainable(model: torch.nn.Module, mode: str) -> list[torch.nn.Parameter]:
 
 
 def search(dataset: Dataset, cfg: DifferentiableConfig, progress: Callable[[str], None] | None = None,
-           space: Any = "nb201") -> DifferentiableResult:
+           space: Any = "nb201", state_path: str | Path | None = None,
+           stop_after: int | None = None) -> DifferentiableResult:
     """Run the differentiable search of the module docstring on ``dataset``'s training images in ``space`` (a
-    name or a SearchSpace; BnbenchError where it has no relaxation)."""
+    name or a SearchSpace; BnbenchError where it has no relaxation).
+
+    ``state_path``: the per-epoch search state (module docstring), resumed from when it exists; BnbenchError (one
+    line) when it is corrupt or was written by another space, configuration or training set. ``stop_after``: stop
+    after that many epochs (of ``cfg.epochs``; the schedules stay those of the whole run), as an interrupted run
+    would."""
     from bnbench.spaces import get_space
 
     space = get_space(space) if isinstance(space, str) else space
@@ -157,7 +170,14 @@ def search(dataset: Dataset, cfg: DifferentiableConfig, progress: Callable[[str]
     steps = max(1, len(weights_half) // cfg.batch_size)
     total = cfg.epochs * steps
     history: list[dict] = []
-    for epoch in range(cfg.epochs):
+    first, earlier = 0, 0.0
+    data = _data_record(dataset, train)
+    if state_path is not None and Path(state_path).exists():
+        first, history, earlier = _restore(Path(state_path), space, cfg, data, model, w_opt, a_opt)
+        if progress is not None and first:
+            progress(f"differentiable search: resumed from {state_path} after epoch {first}/{cfg.epochs}")
+    last = cfg.epochs if stop_after is None else min(cfg.epochs, stop_after)
+    for epoch in range(first, last):
         gen = torch.Generator(device=device).manual_seed(int(np.random.SeedSequence([cfg.seed, epoch]).generate_state(1)[0]))
         for group in a_opt.param_groups:
             group["lr"] = cfg.arch_lr * cfg.confidence(epoch)
@@ -188,7 +208,52 @@ def search(dataset: Dataset, cfg: DifferentiableConfig, progress: Callable[[str]
             progress(f"differentiable search epoch {epoch + 1}/{cfg.epochs}: weight loss {record['weight_loss']:.3f}, "
                      f"arch loss {record['arch_loss']:.3f}, derived {record['derived']}, parameter-free "
                      f"{record['parameter_free']:.2f}")
-    return DifferentiableResult(model, history, cfg, time.perf_counter() - start, space)
+        if state_path is not None:
+            atomic_torch_save({"kind": STATE_KIND, "space": space.name, "config": cfg.to_dict(), "data": data,
+                               "epoch": epoch + 1, "model": model.state_dict(), "weights_optimizer": w_opt.state_dict(),
+                               "arch_optimizer": a_opt.state_dict(), "history": history,
+                               "seconds": earlier + time.perf_counter() - start}, state_path)
+    return DifferentiableResult(model, history, cfg, earlier + time.perf_counter() - start, space)
+
+
+STATE_KIND = "bnbench differentiable search state"
+STATE_FILE = "search.state.pt"  # the file name the CLI keeps the state under, in the run's directory
+
+
+def _data_record(dataset: Dataset, train: ImageSplit) -> dict:
+    """What the state records about the images searched on (checked before a resume)."""
+    images = (dataset.images.get("train") or {})
+    return {"dataset": dataset.name, "images": int(len(train)), "shape": list(train.x.shape[1:]),
+            "digest": images.get("digest"), "classes": int(dataset.num_classes)}
+
+
+def _restore(path: Path, space: Any, cfg: DifferentiableConfig, data: dict, model: torch.nn.Module,
+             w_opt: torch.optim.Optimizer, a_opt: torch.optim.Optimizer) -> tuple[int, list[dict], float]:
+    """Load a search state into the model and optimisers; returns (epochs done, history, seconds spent)."""
+    hint = f"delete {path} or use another --out"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
+        raise BnbenchError(f"search state {path} is unreadable ({type(exc).__name__}): {hint}") from None
+    if not isinstance(state, dict) or state.get("kind") != STATE_KIND:
+        raise BnbenchError(f"search state {path} is not a bnbench differentiable search state: {hint}")
+    if state.get("space") != space.name:
+        raise BnbenchError(f"search state {path} is of space {state.get('space')!r}, not {space.name!r}: {hint}")
+    saved = state.get("config") or {}
+    mine = cfg.to_dict()
+    if saved != mine:
+        diff = {k: (saved.get(k), v) for k, v in mine.items() if saved.get(k) != v}
+        raise BnbenchError(f"search state {path} was written with a different config {diff}: {hint}")
+    if state.get("data") != data:
+        raise BnbenchError(f"search state {path} searched other images ({state.get('data')}, not {data}): {hint}")
+    try:
+        model.load_state_dict(state["model"])
+        w_opt.load_state_dict(state["weights_optimizer"])
+        a_opt.load_state_dict(state["arch_optimizer"])
+    except (KeyError, RuntimeError, ValueError) as exc:
+        raise BnbenchError(f"search state {path} does not fit this network ({str(exc).splitlines()[0]}): "
+                           f"{hint}") from None
+    return int(state["epoch"]), list(state["history"]), float(state.get("seconds", 0.0))
 
 
 def epoch_record(space: Any, model: torch.nn.Module, epoch: int, weight_loss: float, arch_loss: float,

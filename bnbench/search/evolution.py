@@ -16,6 +16,10 @@ Algorithm (BN-NAS's settings are the defaults of :class:`EvolutionConfig`):
    exhausted space yields fewer;
 3. the result is the best-scored architecture of all evaluated.
 
+With ``within`` (:class:`bnbench.search.within.Candidates`) the search is restricted to a fixed set of cells (a
+benchmark table's): random architectures are drawn from it and every child is projected onto its nearest cell not
+yet proposed (:mod:`bnbench.search.within`).
+
 Each generation's new architectures are scored in one call of the fitness, so vectorised indicators (``bn``,
 ``params``) score a generation at once. The fitness must be *higher is better* (see
 :func:`bnbench.search.fitness.indicator_fitness`); NaN (undefined) ranks below every number.
@@ -119,12 +123,14 @@ class _Pool:
 
 
 def evolve(space: Any, fitness: Fitness, cfg: EvolutionConfig = EvolutionConfig(),
-           constraint: Constraint | None = None, progress: Callable[[str], None] | None = None) -> SearchResult:
+           constraint: Constraint | None = None, progress: Callable[[str], None] | None = None,
+           within: Any = None) -> SearchResult:
     """Run the evolutionary search of the module docstring on ``space`` and return every evaluation.
 
     ``fitness``: ``(n, width)`` encodings -> ``(n,)`` scores, higher is better (NaN: undefined, ranked last);
     ``constraint``: ``(n, width)`` -> ``(n,)`` bool, True where admissible (None: everything); ``progress`` gets
-    one line per generation. Raises BnbenchError when no admissible architecture can be drawn."""
+    one line per generation; ``within``: a :class:`~bnbench.search.within.Candidates` set the search is restricted
+    to (None: the whole space). Raises BnbenchError when no admissible architecture can be drawn."""
     rng = np.random.default_rng(cfg.seed)
     pool = _Pool(space, constraint)
     start = time.perf_counter()
@@ -149,7 +155,7 @@ def evolve(space: Any, fitness: Fitness, cfg: EvolutionConfig = EvolutionConfig(
         for _ in range(10 * max(count, 1)):
             if len(out) >= count:
                 break
-            _take(out, space.random_paths(rng, max(count - len(out), 1) * 2), count, pool)
+            _take(out, _draw(space, within, rng, max(count - len(out), 1) * 2, pool), count, pool)
         return out
 
     first = randoms(cfg.population)
@@ -173,6 +179,10 @@ def evolve(space: Any, fitness: Fitness, cfg: EvolutionConfig = EvolutionConfig(
                 else:
                     a, b = rng.integers(len(parents), size=2)
                     child = space.crossover(parents[a], parents[b], rng)
+                if within is not None:
+                    child = within.project(child, rng, pool.seen)
+                    if child is None:
+                        break
                 if pool.admit(child):
                     children.append(child)
                     origins.append(kind)
@@ -186,9 +196,9 @@ def evolve(space: Any, fitness: Fitness, cfg: EvolutionConfig = EvolutionConfig(
 
 
 def random_search(space: Any, fitness: Fitness, evaluations: int, seed: int = 0,
-                  constraint: Constraint | None = None) -> SearchResult:
-    """The baseline at equal cost: ``evaluations`` distinct admissible architectures drawn uniformly, scored by
-    the same fitness in one call; the best-scored one is the result."""
+                  constraint: Constraint | None = None, within: Any = None) -> SearchResult:
+    """The baseline at equal cost: ``evaluations`` distinct admissible architectures drawn uniformly (from
+    ``within``'s cells where given), scored by the same fitness in one call; the best-scored one is the result."""
     rng = np.random.default_rng(seed)
     pool = _Pool(space, constraint)
     start = time.perf_counter()
@@ -196,7 +206,7 @@ def random_search(space: Any, fitness: Fitness, evaluations: int, seed: int = 0,
     for _ in range(10 * max(evaluations, 1)):
         if len(rows) >= evaluations:
             break
-        _take(rows, space.random_paths(rng, 2 * (evaluations - len(rows))), evaluations, pool)
+        _take(rows, _draw(space, within, rng, 2 * (evaluations - len(rows)), pool), evaluations, pool)
     if not rows:
         raise BnbenchError(f"random search on {space.name}: no admissible architecture drawn")
     t0 = time.perf_counter()
@@ -204,6 +214,11 @@ def random_search(space: Any, fitness: Fitness, evaluations: int, seed: int = 0,
     seconds = time.perf_counter() - start
     return SearchResult(np.stack(rows), scores, np.zeros(len(rows), dtype=np.int64), ["random"] * len(rows),
                         seconds, time.perf_counter() - t0, {"evaluations": evaluations, "seed": seed})
+
+
+def _draw(space: Any, within: Any, rng: np.random.Generator, n: int, pool: _Pool) -> list[np.ndarray] | np.ndarray:
+    """``n`` random architectures: of the space, or of ``within``'s cells not yet proposed."""
+    return space.random_paths(rng, n) if within is None else within.draw(rng, n, pool.seen)
 
 
 def _take(out: list[np.ndarray], draws: np.ndarray, count: int, pool: _Pool) -> None:

@@ -23,15 +23,17 @@ from bnbench.experiment import (RunOptions, build_context, dataset_name, load_tr
                                 train_config)
 from bnbench.search.evolution import EvolutionConfig, SearchResult, evolve, random_search
 from bnbench.search.fitness import indicator_fitness, parse_constraint
+from bnbench.search.within import Candidates
 from bnbench.utils.env import package_versions
 from bnbench.utils.io import atomic_write_json
 
 
 def run_search(opts: RunOptions, cfg_overrides: dict[str, Any], indicator: str, evolution: EvolutionConfig,
                constraint: str | None = None, random_baseline: bool = False,
-               line: Callable[[str], None] | None = None) -> dict:
+               line: Callable[[str], None] | None = None, within_truth: bool = False) -> dict:
     """Run the search of the module docstring; writes ``opts.out/search.json`` and returns its document.
-    Raises BnbenchError (one line) on bad input."""
+    ``within_truth``: search only among the ground truth's cells (:mod:`bnbench.search.within`; for NB101 / NB301
+    tables, which hold samples of their spaces). Raises BnbenchError (one line) on bad input."""
     from bnbench.indicators import get
     from bnbench.spaces import get_space
 
@@ -46,13 +48,15 @@ def run_search(opts: RunOptions, cfg_overrides: dict[str, Any], indicator: str, 
     ctx.space, ctx.network = space, net_spec(name, truth)
     fitness = indicator_fitness(indicator, ctx)
     admissible = parse_constraint(constraint, ctx)
-    found = evolve(space, fitness, evolution, admissible, progress=line)
+    within = truth_candidates(space, truth) if within_truth else None
+    found = evolve(space, fitness, evolution, admissible, progress=line, within=within)
     doc = {
         "command": "search evolution", "bnbench_version": package_versions()["bnbench"],
         "config": {"space": space.name, "dataset": name, "indicator": indicator, "direction": ind.direction,
                    "constraint": constraint, "evolution": evolution.to_dict(), "train": cfg.to_dict(),
                    "network": ctx.network.__dict__, "scoring": dict(opts.scoring), "supernet": opts.supernet,
-                   "benchmark": opts.benchmark},
+                   "benchmark": opts.benchmark,
+                   "within": None if within is None else {"set": "ground truth", "cells": len(within)}},
         "seeds": {"evolution": evolution.seed, "supernet": cfg.seed, "scoring": opts.seed},
         "versions": package_versions(),
         "ground_truth": {"description": truth.description(), "source": str(truth.source)},
@@ -60,13 +64,19 @@ def run_search(opts: RunOptions, cfg_overrides: dict[str, Any], indicator: str, 
         "evolution": describe(space, found, truth),
     }
     if random_baseline:
-        baseline = random_search(space, fitness, found.evaluations, seed=evolution.seed, constraint=admissible)
+        baseline = random_search(space, fitness, found.evaluations, seed=evolution.seed, constraint=admissible,
+                                 within=within)
         doc["random_search"] = describe(space, baseline, truth)
     doc["truth_best"] = truth_best(truth, space, admissible)
     doc["total_s"] = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "search.json", doc)
     return doc
+
+
+def truth_candidates(space: Any, truth: Any) -> Candidates:
+    """The ground truth's cells as the set a search is restricted to."""
+    return Candidates(space, space.parse_many(truth.specs or truth.archs), label=f"the ground truth {truth.source}")
 
 
 def describe(space: Any, result: SearchResult, truth: Any) -> dict:
