@@ -1,7 +1,8 @@
 """Performance collapse of differentiable search (NB201 cell or DARTS cell) with and without BNAS-v2's remedies, on real CIFAR-10.
 
 Runs ``bnbench.search.differentiable.search`` for every variant (``darts``: plain first-order DARTS; ``clr``: the
-confident learning rate; ``pc_en``: partial channels K=4 with edge normalisation; ``clr_pc_en``: both; with ``--modes bn`` the
+confident learning rate; ``pc_en``: partial channels K=4 with edge normalisation; ``clr_pc_en``: both; on request
+``second_order`` and ``second_order_clr``: DARTS's unrolled architecture gradient; with ``--modes bn`` the
 same training only BN affine parameters, the classifier and alpha) and every seed, and
 prints per variant: the share of parameter-free ops (none / skip / pooling) in the derived cell at every epoch
 (mean over seeds), the derived cells' true accuracy (NB201 ``cifar10-valid`` test accuracy, 200 epochs), and
@@ -25,7 +26,9 @@ from pathlib import Path
 import numpy as np
 
 VARIANTS = {"darts": {}, "clr": {"clr": True}, "pc_en": {"partial": 4, "edge_norm": True},
-            "clr_pc_en": {"clr": True, "partial": 4, "edge_norm": True}}
+            "clr_pc_en": {"clr": True, "partial": 4, "edge_norm": True}, "second_order": {"order": 2},
+            "second_order_clr": {"order": 2, "clr": True}}
+DEFAULT_VARIANTS = "darts,clr,pc_en,clr_pc_en"
 _JOB: dict = {}
 
 
@@ -60,7 +63,7 @@ def main() -> None:
     p.add_argument("--resolution", type=int, default=16)
     p.add_argument("--train-fraction", type=float, default=0.2)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--variants", default=DEFAULT_VARIANTS, help=f"of {', '.join(VARIANTS)} (default: {DEFAULT_VARIANTS})")
     p.add_argument("--modes", default="full", help="full | bn | full,bn: train every weight, or only BN affine "
                                                    "parameters, the classifier and alpha (default: full)")
     p.add_argument("--jobs", type=int, default=1)

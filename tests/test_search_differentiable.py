@@ -206,3 +206,49 @@ def test_search_darts_command_resumes(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "resumed from" in captured.err + captured.out
     assert json.loads((out / "search.json").read_text())["alpha"] == first["alpha"]
+
+
+def test_second_order_arch_gradient_matches_the_exact_hypergradient():
+    """DARTS eq. 7-8 against autograd's exact Hessian-vector product, in float64 with a finite-difference step short
+    enough not to cross the ReLUs' kinks (DARTS's 0.01 does: its product is a smoothed one)."""
+    from bnbench.search.differentiable import unrolled_arch_grad
+
+    torch.manual_seed(0)
+    model = RelaxedSupernet(4, 1, 10, 1, affine=True).double().train()
+    weights = model.weight_parameters()
+    w_opt = torch.optim.SGD(weights, lr=0.05, momentum=0.9, nesterov=True, weight_decay=3e-4)
+    x = torch.randn(16, 1, 8, 8, dtype=torch.float64)
+    y = torch.randint(0, 10, (16,))
+    xa, ya = torch.randn(16, 1, 8, 8, dtype=torch.float64), torch.randint(0, 10, (16,))
+    F = torch.nn.functional
+    F.cross_entropy(model(x), y).backward()
+    w_opt.step()  # momentum buffers exist, as after the first step of a search
+    w_opt.zero_grad(set_to_none=True)
+    unrolled_arch_grad(model, w_opt, (x, y), (xa, ya), radius=1e-7)
+    approx = model.alpha.grad.clone()
+    # exact: d/dalpha L_val(w - xi * step(alpha), alpha) with the step as a differentiable function of alpha
+    from torch.func import functional_call
+
+    names = {id(p): n for n, p in model.named_parameters()}
+    grads = torch.autograd.grad(F.cross_entropy(model(x), y), weights, create_graph=True)
+    unrolled = {}
+    for w, g in zip(weights, grads):
+        d = g + 3e-4 * w
+        buf = 0.9 * w_opt.state[w]["momentum_buffer"] + d
+        unrolled[names[id(w)]] = w - 0.05 * (d + 0.9 * buf)
+    val = F.cross_entropy(functional_call(model, unrolled, (xa,)), ya)
+    (exact,) = torch.autograd.grad(val, model.alpha)
+    first = torch.autograd.grad(F.cross_entropy(functional_call(model, {k: v.detach() for k, v in unrolled.items()},
+                                                                (xa,)), ya), model.alpha)[0]
+    assert (exact - first).abs().max() > 1e-6  # the second-order term is not negligible here
+    np.testing.assert_allclose(approx.numpy(), exact.detach().numpy(), rtol=1e-3, atol=1e-6)
+
+
+def test_second_order_search_runs_and_differs_from_first_order(digits):
+    first = search(digits, DifferentiableConfig(**TINY))
+    second = search(digits, DifferentiableConfig(**TINY, order=2))
+    again = search(digits, DifferentiableConfig(**TINY, order=2))
+    np.testing.assert_array_equal(second.alpha(), again.alpha())
+    assert np.abs(second.alpha() - first.alpha()).max() > 1e-6
+    with pytest.raises(BnbenchError, match="--order 3"):
+        DifferentiableConfig(order=3)

@@ -74,6 +74,8 @@ def register_darts(kinds) -> None:
     g.add_argument("--batch-size", type=int, default=64)
     g.add_argument("--lr", type=float, default=0.025, help="weights' initial learning rate (cosine to 0.001)")
     g.add_argument("--arch-lr", type=float, default=3e-4, help="architecture Adam learning rate")
+    g.add_argument("--order", type=int, choices=(1, 2), default=1,
+                   help="1: first-order DARTS; 2: second order (unrolled virtual step, DARTS's --unrolled)")
     g.add_argument("--clr", action="store_true", help="BNAS-v2's confident learning rate for the architecture")
     g.add_argument("--clr-power", type=float, default=2.0, help="confidence ((epoch+1)/E)^power (default 2)")
     g.add_argument("--partial-channels", type=int, default=1, help="K of partial channel connections (1: off)")
@@ -109,7 +111,7 @@ def run_darts(args: argparse.Namespace) -> int:
     name = dataset_name(opts)
     cfg = DifferentiableConfig(epochs=args.epochs, channels=args.channels, cells=args.cells,
                                resolution=args.resolution, train_fraction=args.train_fraction,
-                               batch_size=args.batch_size, lr=args.lr, arch_lr=args.arch_lr, clr=args.clr,
+                               batch_size=args.batch_size, lr=args.lr, arch_lr=args.arch_lr, clr=args.clr, order=args.order,
                                clr_power=args.clr_power, partial=args.partial_channels, edge_norm=args.edge_norm,
                                train_mode=args.train_mode, seed=args.seed)
     truth = _truth_or_none(opts, name) if args.benchmark or name == "digits" else None  # digits: the embedded table

@@ -59,8 +59,7 @@ def proxy_job(ctx: ScoringContext):
                        cells=int(getattr(options, common["cells"])), bn_every_op=bool(getattr(options, "bn_every_op", False)),
                        space_options=extra, seed=0, **protocol)
     images = ctx.dataset.images or {}
-    truth = (images.get("truth") or {}).get("split")
-    truth = None if truth is None or "assumed" in str(truth) else truth
+    truth = (images.get("truth") or {}).get("given")  # the truth split the dataset was told (None: assumed)
     eval_images = ctx.options.get("econas_eval_images")
     return ProxyJob(space=space.name, dataset=ctx.dataset.name, data_dir=ctx.options.get("data_dir"),
                     truth_split=truth, base=base.to_dict(), full_channels=full_channels,

@@ -3,12 +3,24 @@
 on any space with a continuous relaxation (``SearchSpace.relaxed_supernet``: the NB201 cell,
 :mod:`bnbench.spaces.nb201.relaxed`; the DARTS cell space, :mod:`bnbench.spaces.darts.relaxed`).
 
-Bilevel optimisation, first order (DARTS's ``--unrolled`` off): the training images are split once into two
+Bilevel optimisation, first order (DARTS's ``--unrolled`` off) by default: the training images are split once into two
 disjoint, class-stratified halves (DARTS's 50/50 split of the training set); every step first updates the
 architecture parameters (``alpha``, and ``beta`` with edge normalisation) by Adam on the cross-entropy of a batch of
 the second half, then the network weights by SGD (Nesterov momentum, cosine learning rate, gradient norm clipped
 to 5) on a batch of the first half. DARTS's hyper-parameters are the defaults (weights: lr 0.025 -> 0.001,
 momentum 0.9, weight decay 3e-4; architecture: Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3).
+
+Second order (``order=2``, DARTS's ``--unrolled``; Liu et al. eq. 7-8): the architecture gradient is taken at the
+weights after one virtual step of the weight optimiser, ``w' = w - xi * step(grad_w L_train(w, alpha))`` (the
+optimiser's own update: Nesterov momentum from its buffers and weight decay; no clipping, as DARTS), with
+``xi`` the weights' current learning rate::
+
+    grad_alpha L_val(w', alpha) - xi * k * [grad_alpha L_train(w+, alpha) - grad_alpha L_train(w-, alpha)] / (2 eps)
+
+with ``k = 1 + momentum`` for the Nesterov step (its update holds the fresh gradient twice; DARTS's plain momentum
+has ``k = 1``), where ``w+- = w +- eps * grad_w' L_val(w', alpha)`` and ``eps = 0.01 / ||grad_w' L_val(w', alpha)||`` (the
+finite-difference Hessian-vector product of DARTS's ``architect.py``). About three times the cost of a first-order
+architecture step.
 
 The two remedies, each switchable on its own:
 
@@ -73,6 +85,7 @@ class DifferentiableConfig:
     arch_weight_decay: float = 1e-3
     clr: bool = False
     clr_power: float = 2.0
+    order: int = 1
     partial: int = 1
     edge_norm: bool = False
     train_mode: str = "full"
@@ -81,6 +94,8 @@ class DifferentiableConfig:
     def __post_init__(self) -> None:
         if self.train_mode not in TRAIN_MODES:
             raise BnbenchError(f"--train-mode {self.train_mode!r}: expected one of {', '.join(TRAIN_MODES)}")
+        if self.order not in (1, 2):
+            raise BnbenchError(f"differentiable search --order {self.order}: expected 1 (first order) or 2 (unrolled)")
         if self.epochs < 1 or self.batch_size < 1:
             raise BnbenchError(f"differentiable search: epochs {self.epochs} and batch size {self.batch_size} must "
                                "be positive")
@@ -187,13 +202,17 @@ def search(dataset: Dataset, cfg: DifferentiableConfig, progress: Callable[[str]
         a_batches = iterate_batches(arch_half, cfg.batch_size, augmenter, train=True, generator=gen, shuffle=True,
                                     drop_last=True)
         for step, ((xw, yw), (xa, ya)) in enumerate(zip(w_batches, a_batches)):
+            lr = cfg.lr_min + (cosine_lr(cfg.lr, epoch * steps + step, total) / cfg.lr) * (cfg.lr - cfg.lr_min)
+            for group in w_opt.param_groups:
+                group["lr"] = lr
             a_opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(model(xa), ya)
-            loss.backward()
+            if cfg.order == 2:
+                loss = unrolled_arch_grad(model, w_opt, (xw, yw), (xa, ya))
+            else:
+                loss = F.cross_entropy(model(xa), ya)
+                loss.backward()
             a_opt.step()
             a_loss += float(loss.detach())
-            for group in w_opt.param_groups:
-                group["lr"] = cfg.lr_min + (cosine_lr(cfg.lr, epoch * steps + step, total) / cfg.lr) * (cfg.lr - cfg.lr_min)
             w_opt.zero_grad(set_to_none=True)
             a_opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(xw), yw)
@@ -254,6 +273,49 @@ def _restore(path: Path, space: Any, cfg: DifferentiableConfig, data: dict, mode
         raise BnbenchError(f"search state {path} does not fit this network ({str(exc).splitlines()[0]}): "
                            f"{hint}") from None
     return int(state["epoch"]), list(state["history"]), float(state.get("seconds", 0.0))
+
+
+def unrolled_arch_grad(model: torch.nn.Module, w_opt: torch.optim.SGD, train_batch: tuple[torch.Tensor, torch.Tensor],
+                       val_batch: tuple[torch.Tensor, torch.Tensor], radius: float = 0.01) -> torch.Tensor:
+    """Set ``.grad`` of ``model.arch_parameters()`` to DARTS's second-order architecture gradient (module docstring)
+    and return ``L_val(w', alpha)``. ``radius``: the finite difference's step ``eps * ||v||`` (DARTS's 0.01; the
+    gradient of a ReLU network has kinks, so a step this long gives a smoothed Hessian-vector product: only a far
+    shorter one, in float64, reproduces the exact product, which the tests check). ``w_opt``: the weight optimiser (SGD; its learning rate is ``xi``, its momentum
+    buffers, Nesterov flag and weight decay define the virtual step); its parameters are the weights unrolled, the
+    model's own parameters are left as they were."""
+    from torch.func import functional_call
+
+    arch = model.arch_parameters()
+    group = w_opt.param_groups[0]
+    weights = [p for g in w_opt.param_groups for p in g["params"]]
+    names = {id(p): n for n, p in model.named_parameters()}
+    keys = [names[id(p)] for p in weights]
+    xi, momentum, decay, nesterov = group["lr"], group["momentum"], group["weight_decay"], group["nesterov"]
+
+    def loss_at(values: list[torch.Tensor] | None, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        out = model(batch[0]) if values is None else functional_call(model, dict(zip(keys, values)), (batch[0],))
+        return F.cross_entropy(out, batch[1])
+
+    grads = torch.autograd.grad(loss_at(None, train_batch), weights)
+    unrolled = []
+    for w, g in zip(weights, grads):
+        d = g + decay * w.detach()
+        buf = w_opt.state.get(w, {}).get("momentum_buffer")
+        buf = d if buf is None else momentum * buf + d
+        step = d + momentum * buf if nesterov else buf
+        unrolled.append((w.detach() - xi * step).requires_grad_(True))
+    val_loss = loss_at(unrolled, val_batch)
+    found = torch.autograd.grad(val_loss, arch + unrolled)
+    d_arch, v = found[:len(arch)], found[len(arch):]
+    eps = radius / torch.sqrt(sum((x * x).sum() for x in v)).clamp_min(1e-12)
+    implicit = []
+    for sign in (1.0, -1.0):
+        shifted = [w.detach() + sign * eps * x for w, x in zip(weights, v)]
+        implicit.append(torch.autograd.grad(loss_at(shifted, train_batch), arch))
+    scale = xi * (1 + momentum if nesterov else 1.0)  # d w'/d grad: Nesterov applies the fresh gradient twice
+    for a, direct, plus, minus in zip(arch, d_arch, *implicit):
+        a.grad = direct - scale * (plus - minus) / (2 * eps)
+    return val_loss.detach()
 
 
 def epoch_record(space: Any, model: torch.nn.Module, epoch: int, weight_loss: float, arch_loss: float,
