@@ -9,7 +9,9 @@ finds; a search that stops earlier can find a better cell when the fitness's top
 the table (default: population 10, 4 generations, top 5 parents, 5 mutations p=0.1 and 5 crossovers per
 generation: 50 cells) and random search over the table with the same number of evaluations and the same fitness.
 Prints mean and standard deviation of the found cells' true accuracy over seeds beside the table's best, median
-and mean, and writes a JSON of every run.
+and mean, and writes a JSON of every run and a plot of the best-scored cell's true accuracy so far against
+evaluations (mean over seeds; evolution solid, random search dashed). Scores are kept in ``--out`` (the
+per-architecture store), so a rerun with the same ``--out`` scores nothing again.
 
     OMP_NUM_THREADS=1 python benchmarks/search_tables.py --space nb101 --data-dir ../shared/data/cifar10 \\
         --benchmark ../shared/data/nb101/naslib-nb101-cifar10-250.csv --truth-epochs 108 \\
@@ -103,11 +105,14 @@ def main() -> None:
             found = evolve(space, fitness, EvolutionConfig(**evo_cfg, seed=seed), within=cells)
             baseline = random_search(space, fitness, found.evaluations, seed=seed, within=cells)
             got = [float(true_values(truth, [space.truth_key(r.archs[r.best()])])[0]) for r in (found, baseline)]
+            curve = [true_values(truth, [space.truth_key(r.archs[i]) for i in r.best_so_far()]).tolist()
+                     for r in (found, baseline)]
             evo.append(got[0])
             rnd.append(got[1])
             runs.append({"seed": seed, "found": space.to_str(found.archs[found.best()]), "truth": got[0],
                          "random_found": space.to_str(baseline.archs[baseline.best()]), "random_truth": got[1],
-                         "evaluations": found.evaluations})
+                         "evaluations": found.evaluations, "best_so_far_truth": curve[0],
+                         "random_best_so_far_truth": curve[1]})
         record["indicators"][name] = {"tau": float(tau), "exhaustive_truth": exhaustive, "seconds_per_arch": per_arch,
                                       "runs": runs}
         print(f"{name:13s} {tau:+11.3f} {exhaustive:16.2f} {statistics.mean(evo):8.2f} ± {statistics.pstdev(evo):4.2f} "
@@ -116,7 +121,33 @@ def main() -> None:
     record["total_s"] = time.perf_counter() - start
     out.mkdir(parents=True, exist_ok=True)
     (out / f"search_tables_{space.name}.json").write_text(json.dumps(record, indent=1))
-    print(f"\nwrote {out}/search_tables_{space.name}.json ({record['total_s']:.0f} s)")
+    plot(record, space.name, out / f"search_tables_{space.name}.png")
+    print(f"\nwrote {out}/search_tables_{space.name}.json and .png ({record['total_s']:.0f} s)")
+
+
+def plot(record: dict, space: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for k, (name, result) in enumerate(record["indicators"].items()):
+        color = f"C{k}"
+        for key, style, label in (("best_so_far_truth", "-", "evolution"), ("random_best_so_far_truth", "--",
+                                                                              "random")):
+            runs = [r[key] for r in result["runs"]]
+            n = min(len(r) for r in runs)
+            ax.plot(np.arange(1, n + 1), np.mean([r[:n] for r in runs], axis=0), style, color=color,
+                    label=f"{name} {label}")
+    ax.axhline(record["table"]["best"], color="k", ls=":", lw=1, label=f"best cell {record['table']['best']:.2f}")
+    ax.axhline(record["table"]["median"], color="grey", ls=":", lw=1, label="median cell")
+    ax.set_xlabel("cells evaluated")
+    ax.set_ylabel("true accuracy of the best-scored cell so far (%)")
+    ax.set_title(f"{space}: search within the {record['cells']} table cells (mean of seeds)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
 
 
 if __name__ == "__main__":

@@ -258,7 +258,7 @@ def test_real_cifar10_holdout(shared_data):
     ds = load_dataset("cifar10", root, truth_split="test")
     assert (len(ds.train), len(ds.eval), len(ds.test)) == (45000, 5000, 10000)
     assert torch.bincount(ds.eval.y, minlength=10).tolist() == [500] * 10
-    assert ds.images["truth"] == {"split": "test", "images": "the CIFAR-10 test set (10,000 images)", "count": 10000}
+    assert ds.images["truth"] == {"split": "test", "given": "test", "images": "the CIFAR-10 test set (10,000 images)", "count": 10000}
     assert not rows(ds.eval) & rows(ds.train) and not rows(ds.eval) & rows(ds.test)
 
 
