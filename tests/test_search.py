@@ -191,3 +191,16 @@ def test_search_command_within_truth_evaluates_only_cells_with_a_known_truth(tmp
         assert all(e["truth"] is not None for e in doc[label]["evaluated"])
         assert doc[label]["found_truth"] is not None
     assert doc["truth_best"]["truth"] >= doc["evolution"]["found_truth"]
+
+
+def test_search_within_a_set_respects_the_constraint():
+    from bnbench.search.within import Candidates
+
+    space = get_space("nb201")
+    within = Candidates(space, space.sample(80, 5))
+    ok = lambda archs: (np.asarray(archs) == 3).sum(axis=1) <= 2  # noqa: E731 - at most two 3x3 convolutions
+    fitness = lambda archs: (np.asarray(archs) == 3).sum(axis=1).astype(float)  # noqa: E731 - wants many
+    found = evolve(space, fitness, SMALL, constraint=ok, within=within)
+    assert ok(found.archs).all() and found.scores.max() == fitness(within.archs[ok(within.archs)]).max()
+    baseline = random_search(space, fitness, 20, seed=1, constraint=ok, within=within)
+    assert ok(baseline.archs).all()
