@@ -37,7 +37,7 @@ from bnbench.experiment import RunOptions, build_context, load_truth_and_table, 
 from bnbench.indicators import get
 from bnbench.search import EvolutionConfig, evolve, random_search
 from bnbench.search.fitness import indicator_fitness
-from bnbench.search.run import true_values, truth_candidates
+from bnbench.search.run import describe, true_values, truth_candidates
 from bnbench.spaces import get_space
 
 
@@ -104,15 +104,13 @@ def main() -> None:
         for seed in range(args.search_seeds):
             found = evolve(space, fitness, EvolutionConfig(**evo_cfg, seed=seed), within=cells)
             baseline = random_search(space, fitness, found.evaluations, seed=seed, within=cells)
-            got = [float(true_values(truth, [space.truth_key(r.archs[r.best()])])[0]) for r in (found, baseline)]
-            curve = [true_values(truth, [space.truth_key(r.archs[i]) for i in r.best_so_far()]).tolist()
-                     for r in (found, baseline)]
-            evo.append(got[0])
-            rnd.append(got[1])
-            runs.append({"seed": seed, "found": space.to_str(found.archs[found.best()]), "truth": got[0],
-                         "random_found": space.to_str(baseline.archs[baseline.best()]), "random_truth": got[1],
-                         "evaluations": found.evaluations, "best_so_far_truth": curve[0],
-                         "random_best_so_far_truth": curve[1]})
+            evolved, drawn = describe(space, found, truth), describe(space, baseline, truth)
+            evo.append(evolved["found_truth"])
+            rnd.append(drawn["found_truth"])
+            runs.append({"seed": seed, "found": evolved["found"], "truth": evolved["found_truth"],
+                         "random_found": drawn["found"], "random_truth": drawn["found_truth"],
+                         "evaluations": found.evaluations, "best_so_far_truth": evolved["best_so_far_truth"],
+                         "random_best_so_far_truth": drawn["best_so_far_truth"]})
         record["indicators"][name] = {"tau": float(tau), "exhaustive_truth": exhaustive, "seconds_per_arch": per_arch,
                                       "runs": runs}
         print(f"{name:13s} {tau:+11.3f} {exhaustive:16.2f} {statistics.mean(evo):8.2f} ± {statistics.pstdev(evo):4.2f} "

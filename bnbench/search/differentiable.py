@@ -280,9 +280,9 @@ def unrolled_arch_grad(model: torch.nn.Module, w_opt: torch.optim.SGD, train_bat
     """Set ``.grad`` of ``model.arch_parameters()`` to DARTS's second-order architecture gradient (module docstring)
     and return ``L_val(w', alpha)``. ``radius``: the finite difference's step ``eps * ||v||`` (DARTS's 0.01; the
     gradient of a ReLU network has kinks, so a step this long gives a smoothed Hessian-vector product: only a far
-    shorter one, in float64, reproduces the exact product, which the tests check). ``w_opt``: the weight optimiser (SGD; its learning rate is ``xi``, its momentum
-    buffers, Nesterov flag and weight decay define the virtual step); its parameters are the weights unrolled, the
-    model's own parameters are left as they were."""
+    shorter one, in float64, reproduces the exact product, which the tests check). ``w_opt``: the weight optimiser
+    (SGD; its learning rate is ``xi``, its momentum buffers, Nesterov flag and weight decay define the virtual
+    step); its parameters are the weights unrolled, the model's own parameters are left as they were."""
     from torch.func import functional_call
 
     arch = model.arch_parameters()
