@@ -14,9 +14,13 @@ Rows (medians over ``--repeats`` runs of ``--archs`` stratified cells; no store:
 Peak memory: the process's resident high-water mark (``ru_maxrss``) after each row. ``--memory-archs N`` then
 scores N more sampled cells with all the proxies together, one cell at a time as a ``--jobs`` worker does, and
 prints the resident memory every N/10 cells: it must stay flat (a leak grows it with every architecture).
+``--memory-jobs J`` scores them instead as a run with ``--jobs J`` does (one call, J forked workers per group of
+proxies that share a pass) and samples every worker's memory from ``/proc`` while it runs: resident (RSS), its
+high-water mark (VmHWM) and proportional share (PSS: pages shared with the parent and the other workers divided
+among them, so the PSS of the parent and all workers add up to what the run occupies).
 
     python benchmarks/zc_speed.py [--archs 4] [--repeats 3] [--proxies synflow,snip] [--threads 1]
-        [--reference ../zero-cost-nas] [--data-dir ../shared/data/cifar10] [--memory-archs 1000]
+        [--reference ../zero-cost-nas] [--data-dir ../shared/data/cifar10] [--memory-archs 1000 [--memory-jobs 2]]
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
+import threading
 import time
 
 import torch
@@ -99,27 +105,8 @@ def reference(path: str, arch_strings: list[str], x: torch.Tensor, y: torch.Tens
     return out
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--archs", type=int, default=4)
-    p.add_argument("--repeats", type=int, default=3, help="runs per row; the median is printed (default: 3)")
-    p.add_argument("--proxies", default=",".join(n for n in PROXIES if n != "fisher_naslib"),
-                   help="default: the 13 proxies (fisher_naslib is fisher on another network)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
-    p.add_argument("--variant", default="zc")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--reference", default=None, help="a checkout of SamsungLabs/zero-cost-nas to time side by side")
-    p.add_argument("--memory-archs", type=int, default=0, help="then score this many more cells, printing memory")
-    p.add_argument("--memory-network", default="16,5,32", help="C,N,side of the --memory-archs run (default: 16,5,32)")
-    args = p.parse_args()
-    os.environ.pop("BNBENCH_CACHE", None)  # time the computation, not the store
-    os.environ.setdefault("BNBENCH_PROGRESS", "off")  # the figures only
-    torch.set_num_threads(args.threads)
-    data = load_dataset("cifar10-valid", args.data_dir) if args.data_dir else synthetic()
-    space = get_space("nb201")
-    archs = space.sample(args.archs, 0)
-    names = args.proxies.split(",")
-
+def speed(args, space, data, archs, names) -> None:
+    """The timing rows (module docstring): fwd+bwd, each proxy alone, all together, the reference."""
     def context() -> ScoringContext:  # a fresh run: nothing served from a previous row's store
         return ScoringContext(space=space, network=NetSpec(16, 5, 10, 3, 32), dataset=data, seed=0, progress=False,
                               options={"model_variant": args.variant, "zc_batch_size": 64})
@@ -151,8 +138,40 @@ def main() -> None:
         for name in seven:
             print(f"{name:24s} {ref[name]:14.3f} {alone[name]:9.3f} {ref[name] / alone[name]:6.1f}x")
         print(f"{f'all {len(seven)}':24s} {ref['together']:14.3f} {ours7:9.3f} {ref['together'] / ours7:6.1f}x")
-    if args.memory_archs:
-        memory(space, data, names, args.memory_archs, [int(v) for v in args.memory_network.split(",")], args.variant)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--archs", type=int, default=4, help="cells timed (0: only the --memory-archs run)")
+    p.add_argument("--repeats", type=int, default=3, help="runs per row; the median is printed (default: 3)")
+    p.add_argument("--proxies", default=",".join(n for n in PROXIES if n != "fisher_naslib"),
+                   help="default: the 13 proxies (fisher_naslib is fisher on another network)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
+    p.add_argument("--variant", default="zc")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--reference", default=None, help="a checkout of SamsungLabs/zero-cost-nas to time side by side")
+    p.add_argument("--memory-archs", type=int, default=0, help="then score this many more cells, printing memory")
+    p.add_argument("--memory-network", default="16,5,32", help="C,N,side of the --memory-archs run (default: 16,5,32)")
+    p.add_argument("--memory-jobs", type=int, default=0,
+                   help="score the --memory-archs cells with this many --jobs workers and sample each worker's memory")
+    p.add_argument("--memory-every", type=float, default=60.0, help="seconds between worker samples (default: 60)")
+    args = p.parse_args()
+    os.environ.pop("BNBENCH_CACHE", None)  # time the computation, not the store
+    os.environ.setdefault("BNBENCH_PROGRESS", "off")  # the figures only
+    torch.set_num_threads(args.threads)
+    data = load_dataset("cifar10-valid", args.data_dir) if args.data_dir else synthetic()
+    space = get_space("nb201")
+    archs = space.sample(args.archs, 0) if args.archs > 0 else None
+    names = args.proxies.split(",")
+
+    if args.archs > 0:
+        speed(args, space, data, archs, names)
+    network = [int(v) for v in args.memory_network.split(",")]
+    if args.memory_archs and args.memory_jobs:
+        worker_memory(space, data, names, args.memory_archs, network, args.variant, args.memory_jobs,
+                      args.memory_every)
+    elif args.memory_archs:
+        memory(space, data, names, args.memory_archs, network, args.variant)
 
 
 def current_mb() -> float:
@@ -175,6 +194,94 @@ def memory(space, data, names, n: int, network: list[int], variant: str) -> None
         if (i + 1) % every == 0:
             print(f"  {i + 1:6d} cells  resident {current_mb():7.0f} MB  peak {peak_mb():7.0f} MB  "
                   f"{(time.perf_counter() - start) / (i + 1):.3f} s/cell", flush=True)
+
+
+def proc_memory(pid: int) -> dict[str, float] | None:
+    """MB resident (``rss``), high-water (``hwm``) and proportional (``pss``) of process ``pid``; None if gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            status = {k: v for k, _, v in (line.partition(":") for line in f)}
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            pss = next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+    except (OSError, StopIteration):
+        return None
+    kb = lambda field: int(status[field].split()[0])  # noqa: E731
+    return {"rss": kb("VmRSS") / 1024, "hwm": kb("VmHWM") / 1024, "pss": pss / 1024}
+
+
+def children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (scanning /proc: the pool's workers)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return sorted(found)
+
+
+def worker_memory(space, data, names, n: int, network: list[int], variant: str, jobs: int, every: float) -> None:
+    """Score ``n`` sampled cells with ``names`` in one call with ``jobs`` workers, as ``--jobs`` runs do; print
+    each worker's memory every ``every`` s and, per worker, its first and last resident size and its high-water."""
+    channels, cells, side = network
+    archs = space.sample(n, 1)
+    me = os.getpid()
+    seen: dict[int, dict] = {}
+    stop = threading.Event()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = os.path.join(tmp, "zc_scores.jsonl")
+        ctx = ScoringContext(space=space, network=NetSpec(channels, cells, 10, 3, side), dataset=data, seed=0,
+                             progress=False, options={"model_variant": variant, "zc_batch_size": 64, "jobs": jobs,
+                                                      "cache_dir": tmp})
+
+        def records() -> int:
+            try:
+                with open(store, "rb") as f:
+                    return sum(1 for _ in f)
+            except OSError:
+                return 0
+
+        def sample(start: float) -> None:
+            while not stop.wait(every):
+                done = records()
+                parts = []
+                for pid in children(me):
+                    m = proc_memory(pid)
+                    if m is None:
+                        continue
+                    w = seen.setdefault(pid, {"first": m, "from": done})
+                    w.update(last=m, to=done, hwm=max(w.get("hwm", 0.0), m["hwm"]))
+                    parts.append(f"{pid}: {m['rss']:.0f}/{m['hwm']:.0f}/{m['pss']:.0f}")
+                parent = proc_memory(me)
+                print(f"  {time.perf_counter() - start:7.0f} s  {done:6d} records  parent rss/pss "
+                      f"{parent['rss']:.0f}/{parent['pss']:.0f} MB  workers rss/hwm/pss MB: "
+                      f"{'; '.join(parts) or '-'}", flush=True)
+
+        print(f"\nworker memory: {n} cells, C={channels} N={cells} {side}x{side}, all {len(names)} proxies, "
+              f"--jobs {jobs} (one pool per group of proxies sharing a pass), a sample every {every:.0f} s")
+        start = time.perf_counter()
+        thread = threading.Thread(target=sample, args=(start,), daemon=True)
+        thread.start()
+        try:
+            score_indicators([get(name) for name in names], archs, ctx, None, {})
+        finally:
+            stop.set()
+            thread.join()
+        total = records()
+    wall = time.perf_counter() - start
+    print(f"  done: {total} records in {wall:.0f} s ({wall / n:.3f} s/cell with {jobs} workers)")
+    print(f"  {'worker':>8s} {'records':>17s} {'first rss':>10s} {'last rss':>9s} {'last pss':>9s} {'high-water':>11s}")
+    for pid, w in seen.items():
+        print(f"  {pid:8d} {w['from']:8d}-{w['to']:<8d} {w['first']['rss']:10.0f} {w['last']['rss']:9.0f} "
+              f"{w['last']['pss']:9.0f} {w['hwm']:11.0f}")
+    if seen:
+        print(f"  peak per worker (largest high-water of any worker): {max(w['hwm'] for w in seen.values()):.0f} MB; "
+              f"largest of the children reaped (ru_maxrss): "
+              f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,25 @@ def test_schedule_parse():
             Schedule.parse(bad)
 
 
+def test_stop_epochs_name_the_early_part_of_a_run():
+    s = ReducedSetting.parse("c4r4s0e60@20")
+    assert (s.e, s.stop, s.epochs_trained, s.name, s.run.name) == (60, 20, 20, "c4r4s0e60@20", "c4r4s0e60")
+    assert ReducedSetting.parse("c4r4s0e6@6") == ReducedSetting.parse("c4r4s0e6")  # @e is the run itself
+    assert s.train_config(TrainConfig(dataset="digits", channels=16), 16, 32).epochs == 60  # the 60-epoch schedule
+    later = ReducedSetting.parse("c4r4s0e60@40")
+    assert later.continues(s) and ReducedSetting.parse("c4r4s0e60").continues(later) and not s.continues(later)
+    assert not ReducedSetting.parse("c2r4s0e60").continues(s)  # another run
+    for bad in ("c4r4s0e6@7", "c4r4s0e6@0", "c4r4s0e6@"):
+        with pytest.raises(BnbenchError, match="reduced setting"):
+            ReducedSetting.parse(bad)
+    econas = Schedule.parse("c4r4s0e60@20+top0.5+c4r4s0e60@40+top0.5+c4r4s0e60")
+    assert [econas.continued(k) for k in range(3)] == [False, True, True]
+    assert not Schedule.parse("c8r4s0e5@2+top0.5+c4r4s0e5").continued(1)
+    for bad in ("c4r4s0e6@4+top0.5+c4r4s0e6@4", "c4r4s0e6+top0.5+c4r4s0e6@3", "c4r4s0e6@4+top0.5+c4r4s0e6@2"):
+        with pytest.raises(BnbenchError, match="no further"):
+            Schedule.parse(bad)
+
+
 def test_parse_seeds():
     assert parse_seeds("0, 1") == (0, 1) and parse_seeds(3) == (3,) and parse_seeds([2, 5]) == (2, 5)
     for bad in ("", "a", "1,1"):
@@ -65,7 +84,7 @@ class FakeRunner:
     def __init__(self, table):
         self.table, self.calls = table, []
 
-    def accuracy(self, archs, setting, seeds):
+    def accuracy(self, archs, setting, seeds, after=None):
         self.calls.append((setting.name, list(archs)))
         acc = np.array([[self.table[setting.name][a] + s for s in seeds] for a in archs], dtype=float)
         return acc, np.ones_like(acc)
@@ -123,7 +142,7 @@ def test_local_pool_and_ray_give_identical_records(one_thread):
     pytest.importorskip("ray")
     job = _job(eval_images=100)
     tasks = [(a, "c2r0s0e1", 0) for a in ARCHS]
-    drop = ("seconds",)
+    drop = ("seconds", "seconds_total")
 
     def run(engine):
         recs = list(run_tasks(train_task, partial(setup, job), tasks, engine))
@@ -230,7 +249,8 @@ def test_study_reports_every_setting_and_resumes(tmp_path, one_thread):
     out = tmp_path / "study"
     cfg = EcoNASConfig(run=RunOptions(out=str(out), sample_archs=10, n_boot=200, progress=False),
                        settings=("c2r0s0e1", "c0r0s0e1", "c0r0s0e2", "c0r0s2e1"), seeds=(0, 1),
-                       schedules=("c2r0s0e1+top0.5+c0r0s0e2",), eval_images=200, batch_size=128)
+                       schedules=("c2r0s0e1+top0.5+c0r0s0e2", "c0r0s0e2@1+top0.5+c0r0s0e2"), eval_images=200,
+                       batch_size=128)
     res = run_econas(cfg)
     assert set(res["settings"]) == {"c2r0s0e1", "c0r0s0e1", "c0r0s0e2", "c0r0s2e1"}
     row = res["settings"]["c0r0s0e1"]
@@ -238,18 +258,37 @@ def test_study_reports_every_setting_and_resumes(tmp_path, one_thread):
     assert -1 <= row["kendall_tau"] <= 1 and len(res["accuracy"]["c0r0s0e1"]) == 10
     staged = res["schedules"]["c2r0s0e1+top0.5+c0r0s0e2"]
     assert staged["trained"] == [10, 5]
+    continued = res["schedules"]["c0r0s0e2@1+top0.5+c0r0s0e2"]  # its last stage reuses the flat c0r0s0e2 runs
+    assert continued["trained"] == [10, 5] and 0 < continued["seconds_by_stage"][1]
     verdicts = {f["observation"].split()[1]: f for f in res["findings"]}  # "reducing the channels ..." -> "the"
     found = {f["observation"]: f["verdict"] for f in res["findings"]}
-    assert len(found) == 5 and sum(v == "not tested" for v in found.values()) == 2  # resolution, combined
+    assert len(found) == 6 and sum(v == "not tested" for v in found.values()) == 3  # resolution, combined, iterations
     assert verdicts and all("pairs" in f for f in res["findings"])
     pairs = {(p["setting"], p["versus"]) for f in res["findings"] for p in f["pairs"]}
     assert pairs == {("c2r0s0e1", "c0r0s0e1"), ("c0r0s2e1", "c0r0s0e1"), ("c0r0s0e2", "c0r0s0e1")}
-    assert (out / "report.md").read_text().count("| c0r0s0e") == 2 and (out / "tau_vs_cost.png").stat().st_size > 0
+    assert (out / "report.md").read_text().count("| c0r0s0e") == 3 and (out / "tau_vs_cost.png").stat().st_size > 0
     lines = len((out / "econas-runs.jsonl").read_text().splitlines())
-    assert lines == 4 * 20
+    assert lines == 4 * 20 + 20  # and c0r0s0e2@1 (10 cells x 2 seeds)
     again = run_econas(cfg)  # everything stored: nothing retrained, same numbers
     assert len((out / "econas-runs.jsonl").read_text().splitlines()) == lines
     assert again["settings"]["c0r0s0e1"]["kendall_tau"] == row["kendall_tau"]
+
+
+def test_same_iterations_observation_compares_more_images_against_more_epochs():
+    from bnbench.study.econas import OBSERVATIONS, findings
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=60)
+    rows = {n: {"setting": n, "c": 4, "r": 4, "s": s, "e": e, "stop": 0, "kendall_tau": 0.0}
+            for n, s, e in (("c4r4s0e5", 0, 5), ("c4r4s2e10", 2, 10), ("c4r4s2e5", 2, 5), ("c4r4s0e10@5", 0, 10))}
+    rows["c4r4s0e10@5"]["stop"] = 5
+    means = {"c4r4s0e5": truth + rng.normal(scale=0.3, size=60), "c4r4s2e10": rng.normal(size=60),
+             "c4r4s2e5": rng.normal(size=60), "c4r4s0e10@5": truth}
+    found = {f["observation"]: f for f in findings(rows, means, truth, 300, 0)}
+    iterations = found[OBSERVATIONS["iterations"]]
+    assert [(p["setting"], p["versus"]) for p in iterations["pairs"]] == [("c4r4s0e5", "c4r4s2e10")]
+    assert iterations["verdict"] == "reproduces" and iterations["pairs"][0]["delta_tau"] > 0
+    assert all("@" not in p["setting"] + p["versus"] for f in found.values() for p in f["pairs"])  # early stops: none
 
 
 def test_econas_bad_worker_count_is_one_line(tmp_path):
@@ -257,3 +296,60 @@ def test_econas_bad_worker_count_is_one_line(tmp_path):
 
     with pytest.raises(BnbenchError, match="--jobs 0"):
         api.correlate("nb201", "econas:c2r0s0e1", sample_archs=4, out=str(tmp_path), jobs=0)
+
+
+def test_a_continued_run_ends_with_the_uninterrupted_network(tmp_path, one_thread):
+    """EcoNAS's hierarchical form: c2r0s0e2@1 for all, then the best continued to e2 from the checkpoints; the
+    continued networks score exactly as the uninterrupted c2r0s0e2 runs, and each stage is charged its own time."""
+    whole, early = ReducedSetting.parse("c2r0s0e2"), ReducedSetting.parse("c2r0s0e2@1")
+    flat = ProxyRunner(_job(eval_images=200, checkpoints=str(tmp_path / "a")), RunStore(tmp_path / "a.jsonl"),
+                       progress=False)
+    acc_whole, sec_whole = flat.accuracy(ARCHS[:2], whole, (0,))
+    runner = ProxyRunner(_job(eval_images=200, checkpoints=str(tmp_path / "b")), RunStore(tmp_path / "b.jsonl"),
+                         progress=False)
+    acc_early, _ = runner.accuracy(ARCHS[:2], early, (0,))
+    assert len(list((tmp_path / "b").rglob("*-s0-e1.pt"))) == 2 and not np.array_equal(acc_early, acc_whole)
+    acc, sec = runner.accuracy(ARCHS[:2], whole, (0,), after=early)
+    assert np.array_equal(acc, acc_whole)  # bit for bit: weights, momentum, data order and RNG continued
+    records = [json.loads(line) for line in (tmp_path / "b.jsonl").read_text().splitlines()]
+    assert [r["epoch_from"] for r in records] == [0, 0, 1, 1]
+    assert all(r["seconds_total"] > r["seconds"] for r in records[2:])
+    assert np.all(sec > 0)
+    assert np.allclose(sec[:, 0], [records[2]["seconds_total"] - records[0]["seconds_total"],
+                                   records[3]["seconds_total"] - records[1]["seconds_total"]])
+    # without the checkpoints (another machine): trained from epoch 0, the same network, the whole cost
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:2]))  # stage 1's records only
+    lost = ProxyRunner(_job(eval_images=200, checkpoints=str(tmp_path / "c")), RunStore(tmp_path / "c.jsonl"),
+                       progress=False)
+    acc_lost, _ = lost.accuracy(ARCHS[:2], whole, (0,), after=early)
+    assert np.array_equal(acc_lost, acc_whole)
+    assert [r["epoch_from"] for r in lost.store.records.values() if r["setting"] == whole.name] == [0, 0]
+
+
+def test_hierarchical_schedule_continues_the_promoted_runs(tmp_path, one_thread):
+    runner = ProxyRunner(_job(eval_images=200, checkpoints=str(tmp_path / "ck")), RunStore(tmp_path / "r.jsonl"),
+                         progress=False)
+    res = staged_scores(runner, ARCHS, Schedule.parse("c2r0s0e2@1+top0.5+c2r0s0e2"), (0,))
+    assert list(res.trained) == [3, 2] and np.isfinite(res.scores).all()
+    continued = [r for r in runner.store.records.values() if r["setting"] == "c2r0s0e2"]
+    assert len(continued) == 2 and all(r["epoch_from"] == 1 for r in continued)
+    assert res.seconds[1] == pytest.approx(sum(r["seconds"] for r in continued), rel=1e-6)
+
+
+def test_a_checkpoint_of_another_run_or_a_corrupt_one_is_a_one_line_error(tmp_path, one_thread):
+    from bnbench.datasets import load_dataset
+    from bnbench.spaces import get_space
+    from bnbench.train.standalone import train_network
+
+    data = load_dataset("digits")
+    cfg = TrainConfig(dataset="digits", channels=4, cells=1, train_mode="full", batch_size=128, epochs=2)
+    ops = get_space("nb201").parse(ARCHS[0])
+    args = (data.train, data.eval, cfg, data.mean, data.std, data.augment, data.num_classes)
+    train_network(ops, *args, 1, stop=1, checkpoint=tmp_path / "run.pt")
+    with pytest.raises(BnbenchError, match="belongs to another run .*seed"):
+        train_network(ops, *args, 2, resume=tmp_path / "run.pt")
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(BnbenchError, match="cannot be read"):
+        train_network(ops, *args, 1, resume=tmp_path / "bad.pt")
+    with pytest.raises(BnbenchError, match="nothing to train"):
+        train_network(ops, *args, 1, stop=1, resume=tmp_path / "run.pt")

@@ -77,7 +77,8 @@ def register_econas(studies) -> None:
                    help="comma-separated reduced settings (default: " + ",".join(DEFAULT_SETTINGS) + ")")
     g.add_argument("--seeds", default="0,1", help="training seeds of every setting (default: 0,1)")
     g.add_argument("--schedules", type=_names, default=DEFAULT_SCHEDULES,
-                   help="hierarchical schedules, stages joined by +top<fraction>+, comma-separated; '' for none "
+                   help="hierarchical schedules, stages joined by +top<fraction>+ (a stage of the same run with a "
+                        "later @<epoch> continues it), comma-separated; '' for none "
                         "(default: " + ",".join(DEFAULT_SCHEDULES) + ")")
     g.add_argument("--eval-images", type=int, default=None,
                    help="evaluation images per run (a fixed class-stratified subset of the evaluation split; "

@@ -6,6 +6,14 @@ ranks last and is not promoted), at ``schedule.stages[i]``. The final ranking pu
 a later stage above every one dropped earlier; within a stage, its accuracy orders them: the score is
 ``k + acc_k / 100`` (``k``: last stage trained, ``acc_k``: its mean accuracy there, in %). A one-stage schedule
 (the flat proxy) scores the mean accuracy (%) itself.
+
+A stage that continues the previous one (same run, later stop: ``c4r4s0e60@20+top0.5+c4r4s0e60``) trains the
+promoted networks on from their checkpoints, as EcoNAS's own search does (``DongzhanZhou/EcoNAS``,
+``search/main.py`` and ``search/train.py``: 20-epoch slices of one 60-epoch cosine run, the best networks of each
+slice trained on), and is charged only the continuation. Differences from that code: EcoNAS scores a slice by its
+best test accuracy over the slice's epochs and restarts the optimiser (momentum) at each slice; bnbench scores the
+network at the slice's end on the evaluation images and continues the optimiser's state, so that a network
+continued to the end is exactly the network of the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -47,7 +55,8 @@ def staged_scores(runner, archs: list[str], schedule: Schedule, seeds: tuple[int
             prev = accuracy[k - 1, alive]
             order = np.lexsort((alive, -np.where(np.isnan(prev), -np.inf, prev)))  # best first; ties: input order
             alive = np.sort(alive[order[:keep]])
-        acc, sec = runner.accuracy([archs[i] for i in alive], setting, seeds)
+        after = schedule.stages[k - 1] if schedule.continued(k) else None  # continue its runs' checkpoints
+        acc, sec = runner.accuracy([archs[i] for i in alive], setting, seeds, after=after)
         with np.errstate(invalid="ignore"):
             accuracy[k, alive] = np.where(np.isnan(acc).any(axis=1), np.nan, acc.mean(axis=1))
         seconds[k] = float(np.nansum(sec))

@@ -10,10 +10,17 @@ The images (Zhou et al., CVPR 2020, train on the training split and rank on held
   ``eval_images`` keeps a fixed class-stratified subset of it (the same for every setting and seed).
 
 Each finished task appends a record ``{arch, setting, seed, acc (top-1 %), seconds (wall seconds of training and
-evaluation, one thread), train_images, eval_images, key}`` to a JSON-lines store; ``key`` hashes everything
-that changes the result (space, dataset and its images, the setting's full training config, evaluation images),
-so a rerun reuses finished tasks, continues where a killed one stopped, and never mixes configurations. Failed
-tasks are recorded with their reason and retried by the next run.
+evaluation, one thread), seconds_total, epoch_from, train_images, eval_images, key}`` to a JSON-lines store;
+``key`` hashes everything that changes the result (space, dataset and its images, the setting's full training
+config and stop epoch, evaluation images), so a rerun reuses finished tasks, continues where a killed one stopped,
+and never mixes configurations. Failed tasks are recorded with their reason and retried by the next run.
+
+Continued runs (a hierarchical stage ``c4r4s0e60@40`` after ``c4r4s0e60@20``, :mod:`bnbench.econas.setting`): a
+task of a setting that stops early writes its training state to ``<checkpoints>/<run key>/<arch hash>-s<seed>-
+e<epoch>.pt`` (the job's ``checkpoints`` folder: ``econas-checkpoints/`` beside the store), and a task that continues
+it starts from that file (``epoch_from``; ``seconds`` is then the continuation's own time and ``seconds_total``
+adds the earlier stage's). Where the file is missing (another machine, a deleted folder) the task trains from
+epoch 0 instead: the same network (training is deterministic), at the full cost.
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ class ProxyJob:
     native_side: int = 32
     eval_images: int | None = None
     device: str = "cpu"
+    checkpoints: str | None = field(default=None, compare=False)
 
     def train_config(self, setting: ReducedSetting):
         from bnbench.train.config import TrainConfig
@@ -68,7 +76,17 @@ class ProxyJob:
         """Hash of everything that changes a (arch, setting, seed) result except the arch and seed."""
         payload = {"space": self.space, "dataset": self.dataset, "truth_split": self.truth_split,
                    "train": self.train_config(setting).to_dict(), "eval_images": self.eval_images, "images": images}
+        if setting.stop:
+            payload["stop"] = setting.stop
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def checkpoint(self, setting: ReducedSetting, images: dict, arch: str, seed: int, epoch: int) -> Path | None:
+        """Where the training state of ``arch``'s run of ``setting`` (seed ``seed``) after ``epoch`` is kept (None:
+        the job keeps no checkpoints)."""
+        if self.checkpoints is None:
+            return None
+        name = hashlib.sha256(arch.encode()).hexdigest()[:16]
+        return Path(self.checkpoints) / self.key(setting.run, images) / f"{name}-s{int(seed)}-e{int(epoch)}.pt"
 
 
 @dataclass
@@ -94,14 +112,17 @@ def setup(job: ProxyJob) -> _State:
     return _State(job, dataset, evaluation, images)
 
 
-def train_task(state: _State, task: tuple[str, str, int]) -> dict:
-    """Train architecture ``task[0]`` at setting ``task[1]`` with seed ``task[2]``; its store record."""
+def train_task(state: _State, task: tuple) -> dict:
+    """Train architecture ``task[0]`` at setting ``task[1]`` with seed ``task[2]``; its store record. A task
+    ``(arch, setting, seed, epoch_from, seconds_before)`` continues the run's checkpoint after ``epoch_from`` (which
+    took ``seconds_before``) where the file exists (module docstring)."""
     from bnbench.datasets import ImageSplit
     from bnbench.datasets.sampling import stratified_subset
     from bnbench.spaces import get_space
     from bnbench.train.standalone import run_seed, train_network
 
-    arch, name, seed = task
+    arch, name, seed = task[:3]
+    epoch_from, seconds_before = (int(task[3]), float(task[4])) if len(task) > 3 else (0, 0.0)
     job, data = state.job, state.dataset
     setting = ReducedSetting.parse(name)
     cfg = job.train_config(setting)
@@ -110,12 +131,17 @@ def train_task(state: _State, task: tuple[str, str, int]) -> dict:
     if setting.s:
         keep = stratified_subset(train.y.cpu().numpy(), setting.train_fraction, [seed, SAMPLE_STREAM])
         train = ImageSplit(train.x[keep], train.y[keep])
+    resume = job.checkpoint(setting, state.images, arch, seed, epoch_from) if epoch_from else None
+    if resume is None or not resume.exists():
+        resume, epoch_from, seconds_before = None, 0, 0.0
+    save = job.checkpoint(setting, state.images, arch, seed, setting.stop) if setting.stop else None
     start = time.perf_counter()
     acc = train_network(ops, train, state.eval, cfg, data.mean, data.std, data.augment, data.num_classes,
-                        run_seed(seed, *ops))
-    return {"arch": arch, "setting": name, "seed": int(seed), "acc": float(acc),
-            "seconds": time.perf_counter() - start, "train_images": len(train), "eval_images": len(state.eval),
-            "device": str(train.x.device.type), "key": job.key(setting, state.images)}
+                        run_seed(seed, *ops), stop=setting.epochs_trained, resume=resume, checkpoint=save)
+    seconds = time.perf_counter() - start
+    return {"arch": arch, "setting": name, "seed": int(seed), "acc": float(acc), "seconds": seconds,
+            "seconds_total": seconds_before + seconds, "epoch_from": epoch_from, "train_images": len(train),
+            "eval_images": len(state.eval), "device": str(train.x.device.type), "key": job.key(setting, state.images)}
 
 
 class RunStore:
@@ -160,13 +186,16 @@ class ProxyRunner:
     def key(self, setting: ReducedSetting) -> str:
         return self.job.key(setting, self.state.images)
 
-    def ensure(self, archs: list[str], setting: ReducedSetting, seeds: Iterable[int], label: str = "") -> None:
-        """Train every (arch, setting, seed) not yet in the store."""
+    def ensure(self, archs: list[str], setting: ReducedSetting, seeds: Iterable[int], label: str = "",
+               after: ReducedSetting | None = None) -> None:
+        """Train every (arch, setting, seed) not yet in the store; ``after``: the earlier stop of the same run whose
+        checkpoints the runs continue (:meth:`ReducedSetting.continues`)."""
         try:  # a setting the space cannot build (e.g. too few channels): one line here, not a failure per run
             key = self.key(setting)
         except BnbenchError as err:
             raise BnbenchError(f"econas {setting.name}: {err}") from None
-        todo = [(a, setting.name, int(s)) for a in archs for s in seeds if self.store.get(key, a, setting.name, s) is None]
+        todo = [self._task(a, setting, int(s), after) for a in archs for s in seeds
+                if self.store.get(key, a, setting.name, s) is None]
         if not todo:
             return
         records = run_tasks(train_task, partial(setup, self.job), todo, self.engine, cuda=self.job.device != "cpu")
@@ -177,19 +206,40 @@ class ProxyRunner:
                 log.warning("econas %s: run %s failed after %d attempt(s): %s", setting.name, rec["task"],
                             rec["attempts"], rec["failed"])
 
-    def accuracy(self, archs: list[str], setting: ReducedSetting, seeds: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(accuracy %, seconds) arrays of shape (len(archs), len(seeds)) from the store; NaN where a run failed."""
+    def _task(self, arch: str, setting: ReducedSetting, seed: int, after: ReducedSetting | None) -> tuple:
+        if after is None or not setting.continues(after):
+            return (arch, setting.name, seed)
+        before = self.store.get(self.key(after), arch, after.name, seed)
+        if before is None:
+            return (arch, setting.name, seed)
+        return (arch, setting.name, seed, after.stop, _total_seconds(before))
+
+    def accuracy(self, archs: list[str], setting: ReducedSetting, seeds: Iterable[int],
+                 after: ReducedSetting | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(accuracy %, seconds) arrays of shape (len(archs), len(seeds)) from the store; NaN where a run failed.
+        The seconds are what the network cost from epoch 0 (``seconds_total``); with ``after`` (the earlier stop of
+        the same run, see :meth:`ensure`) they are the continuation's own: the total less ``after``'s total."""
         seeds = [int(s) for s in seeds]
-        self.ensure(archs, setting, seeds)
+        self.ensure(archs, setting, seeds, after=after)
         key = self.key(setting)
+        continued = after is not None and setting.continues(after)
+        before_key = self.key(after) if continued else None
         acc = np.full((len(archs), len(seeds)), np.nan)
         sec = np.full((len(archs), len(seeds)), np.nan)
         for i, a in enumerate(archs):
             for j, s in enumerate(seeds):
                 rec = self.store.get(key, a, setting.name, s)
                 if rec is not None:
-                    acc[i, j], sec[i, j] = rec["acc"], rec["seconds"]
+                    acc[i, j], sec[i, j] = rec["acc"], _total_seconds(rec)
+                    before = self.store.get(before_key, a, after.name, s) if continued else None
+                    if before is not None:
+                        sec[i, j] = max(0.0, sec[i, j] - _total_seconds(before))
         return acc, sec
+
+
+def _total_seconds(record: dict) -> float:
+    """Seconds the record's network cost from epoch 0 (records before continued runs existed: ``seconds``)."""
+    return float(record.get("seconds_total", record["seconds"]))
 
 
 def parse_seeds(text: Any, what: str = "--econas-seeds") -> tuple[int, ...]:

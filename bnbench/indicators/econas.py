@@ -7,7 +7,9 @@ truth's images (:mod:`bnbench.econas.runs`). Higher is better. With several seed
 score is the mean accuracy over seeds.
 
 Hierarchical (``econas:c8r4s0e5+top0.5+c4r2s0e10``, EcoNAS section 5): every candidate is trained at the first
-setting, the best fraction at the next, and so on (:func:`bnbench.econas.hierarchical.staged_scores`). The score
+setting, the best fraction at the next, and so on (:func:`bnbench.econas.hierarchical.staged_scores`); stages of
+one run stopped at later epochs continue it (``econas:c4r4s0e60@20+top0.5+c4r4s0e60@40+top0.5+c4r4s0e60``,
+EcoNAS's own form; checkpoints in ``<cache_dir>/econas-checkpoints/``). The score
 of an architecture is ``k + acc / 100``: ``k`` the index of the last stage it was trained at (0 = dropped after
 the first) and ``acc`` its accuracy there, so every promoted architecture ranks above every dropped one and the
 ranking within a stage is that stage's accuracy.
@@ -25,6 +27,7 @@ setting, seed) in ``<cache_dir>/econas-runs.jsonl`` and reused by every later ru
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +38,7 @@ from bnbench.indicators.registry import Indicator, ScoringContext, register_fami
 
 PROTOCOL = dict(train_mode="full", lr=0.1, weight_decay=5e-4, momentum=0.9, batch_size=256, schedule="cosine")
 STORE_NAME = "econas-runs.jsonl"
+CHECKPOINTS = "econas-checkpoints"  # training states of runs stopped early (``@<epoch>``), for continued stages
 
 
 def proxy_job(ctx: ScoringContext):
@@ -78,11 +82,26 @@ def runner_for(ctx: ScoringContext):
     if memo_key not in ctx.memo:
         cache = ctx.options.get("cache_dir")
         store = RunStore(Path(cache) / STORE_NAME if cache else None)
+        if cache:
+            job = replace(job, checkpoints=str(Path(cache) / CHECKPOINTS))
+        else:  # no output folder: continued stages still continue, from this process's temporary folder
+            job = replace(job, checkpoints=ctx.memo.setdefault(("econas-tmp",), _temporary_folder()))
         kind = str(ctx.options.get("engine") or "local")
         jobs = 1 if ctx.options.get("jobs") is None else int(ctx.options["jobs"])  # 0: Engine's one-line error
         engine = Engine(kind=kind, jobs=None if kind == "ray" and jobs == 1 else jobs, address=ctx.options.get("address"))
         ctx.memo[memo_key] = ProxyRunner(job, store, engine, progress=ctx.progress)
     return ctx.memo[memo_key]
+
+
+def _temporary_folder() -> str:
+    """A folder removed when the process exits (checkpoints of a run without an output folder)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="bnbench-econas-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def _make(argument: str) -> Indicator:
@@ -102,4 +121,5 @@ def _make(argument: str) -> Indicator:
 
 
 register_family("econas", _make, "econas:c4r4s0e10",
-                "EcoNAS reduced training from scratch: c<ch/x>r<res/y>s<images/z>e<epochs>, stages joined by +top<f>+")
+                "EcoNAS reduced training from scratch: c<ch/x>r<res/y>s<images/z>e<epochs>[@<stop epoch>], stages "
+                "joined by +top<f>+ (a later @ of the same run continues it)")

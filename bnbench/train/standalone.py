@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch import nn
 
 from bnbench.datasets import BatchAugmenter, ImageSplit, iterate_batches
+from bnbench.errors import BnbenchError
 from bnbench.spaces import get_space
 from bnbench.train import loop
+from bnbench.utils.io import atomic_torch_save
 from bnbench.utils.placement import place
 from bnbench.utils.seed import deterministic_cuda
 from bnbench.train.config import TrainConfig
@@ -39,8 +43,16 @@ def initial_weight(net: nn.Module, steps: int) -> float:
 
 
 def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, mean, std, augment,
-                  num_classes: int, seed: int) -> float:
+                  num_classes: int, seed: int, stop: int | None = None, resume: str | Path | None = None,
+                  checkpoint: str | Path | None = None) -> float:
     """Train the stand-alone network of ``ops`` (in ``cfg.space``, with ``cfg``'s build options) on ``train`` for ``cfg.epochs`` and return its top-1 accuracy (%) on ``test``.
+
+    ``stop``: train only the first ``stop`` epochs of the ``cfg.epochs`` schedule (the learning rate follows the
+    whole schedule) and evaluate that network; ``checkpoint``: write the run's state after its last epoch there
+    (atomically: weights, BN statistics, optimiser, the data-order generator and torch's RNG); ``resume``: start
+    from such a checkpoint (of the same architecture, configuration and seed) instead of epoch 0. A run stopped,
+    checkpointed and resumed ends with exactly the network of the uninterrupted run (same arithmetic on the CPU).
+    Raises BnbenchError (one line) for a checkpoint that cannot be read or belongs to another run.
 
     SGD (Nesterov momentum ``cfg.momentum``), cosine learning rate from ``cfg.lr``, weight decay
     ``cfg.weight_decay``, batch ``cfg.batch_size``, the dataset's default augmentation; everything
@@ -64,8 +76,13 @@ def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, me
     augmenter = BatchAugmenter(mean, std, augment, cfg.resolution)
     gen = torch.Generator(device=train.x.device).manual_seed(seed)
     steps = max(1, len(train) // cfg.batch_size)
+    stop = cfg.epochs if stop is None else int(stop)
+    identity = {"ops": [int(o) for o in ops], "config": cfg.to_dict(), "seed": int(seed), "images": len(train)}
+    start = _resume(resume, identity, net, optimizer, gen) if resume is not None else 0
+    if not 0 <= start < stop <= cfg.epochs:
+        raise BnbenchError(f"training epochs {start}..{stop} of a {cfg.epochs}-epoch run: nothing to train")
     progress, extra_loss = getattr(net, "set_progress", None), getattr(net, "auxiliary_loss", None)
-    for epoch in range(cfg.epochs):
+    for epoch in range(start, stop):
         net.train()
         if progress is not None:  # e.g. DARTS's drop-path ramp
             progress(epoch / cfg.epochs)
@@ -73,9 +90,39 @@ def train_network(ops, train: ImageSplit, test: ImageSplit, cfg: TrainConfig, me
         for step, (x, y) in enumerate(batches):
             loop.set_lr(optimizer, loop.cosine_lr(cfg.lr, epoch * steps + step, cfg.epochs * steps, cfg.schedule))
             loop.train_step(net, optimizer, x, y, extra_loss, cfg.label_smoothing, cfg.grad_clip)
-    if initial_weight(net, cfg.epochs * steps) > STALE_WEIGHT:
+    if checkpoint is not None:  # before the evaluation below (it may recalibrate BN and draws from ``gen``)
+        atomic_torch_save({"identity": identity, "epoch": stop, "model": net.state_dict(),
+                           "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
+                           "rng": _rng_state(train.x.device)}, checkpoint)
+    if initial_weight(net, stop * steps) > STALE_WEIGHT:
         batches = iterate_batches(train, cfg.batch_size, augmenter, train=True, generator=gen, shuffle=True, drop_last=True)
         loop.recalibrate_bn(net, net, (x for x, _ in batches))
     net.eval()
     test_batches = iterate_batches(test, 512, augmenter, train=False, generator=None, shuffle=False)
     return loop.accuracy(net, test_batches)
+
+
+def _rng_state(device: torch.device) -> dict:
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _resume(path: str | Path, identity: dict, net: nn.Module, optimizer, gen: torch.Generator) -> int:
+    """Load the training state at ``path`` into ``net``, ``optimizer``, ``gen`` and torch's RNG; the epoch it ended."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        saved = state["identity"]
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the same one-line error
+        raise BnbenchError(f"training checkpoint {path}: cannot be read ({type(err).__name__}); delete it") from None
+    if saved != identity:
+        diff = sorted(k for k in identity if saved.get(k) != identity[k])
+        raise BnbenchError(f"training checkpoint {path} belongs to another run (differs in {', '.join(diff)})")
+    net.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    gen.set_state(state["generator"])
+    torch.set_rng_state(state["rng"]["cpu"])
+    if "cuda" in state["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["rng"]["cuda"], gen.device)
+    return int(state["epoch"])
