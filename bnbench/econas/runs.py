@@ -194,7 +194,9 @@ class ProxyRunner:
             key = self.key(setting)
         except BnbenchError as err:
             raise BnbenchError(f"econas {setting.name}: {err}") from None
-        todo = [self._task(a, setting, int(s), after) for a in archs for s in seeds
+        continued = after if after is not None and setting.continues(after) else None
+        before_key = self.key(continued) if continued is not None else None
+        todo = [self._task(a, setting, int(s), continued, before_key) for a in archs for s in seeds
                 if self.store.get(key, a, setting.name, s) is None]
         if not todo:
             return
@@ -206,13 +208,13 @@ class ProxyRunner:
                 log.warning("econas %s: run %s failed after %d attempt(s): %s", setting.name, rec["task"],
                             rec["attempts"], rec["failed"])
 
-    def _task(self, arch: str, setting: ReducedSetting, seed: int, after: ReducedSetting | None) -> tuple:
-        if after is None or not setting.continues(after):
-            return (arch, setting.name, seed)
-        before = self.store.get(self.key(after), arch, after.name, seed)
+    def _task(self, arch: str, setting: ReducedSetting, seed: int, continued: ReducedSetting | None,
+              before_key: str | None) -> tuple:
+        """The task tuple of one run; it continues ``continued``'s run (key ``before_key``) where that one is stored."""
+        before = self.store.get(before_key, arch, continued.name, seed) if continued is not None else None
         if before is None:
             return (arch, setting.name, seed)
-        return (arch, setting.name, seed, after.stop, _total_seconds(before))
+        return (arch, setting.name, seed, continued.stop, _total_seconds(before))
 
     def accuracy(self, archs: list[str], setting: ReducedSetting, seeds: Iterable[int],
                  after: ReducedSetting | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -112,7 +112,7 @@ def _rng_state(device: torch.device) -> dict:
 def _resume(path: str | Path, identity: dict, net: nn.Module, optimizer, gen: torch.Generator) -> int:
     """Load the training state at ``path`` into ``net``, ``optimizer``, ``gen`` and torch's RNG; the epoch it ended."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
         saved = state["identity"]
     except Exception as err:  # noqa: BLE001 - any unreadable file is the same one-line error
         raise BnbenchError(f"training checkpoint {path}: cannot be read ({type(err).__name__}); delete it") from None
